@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* placeholder: replaced by the application */
+int
+main(void)
+{
+	return 0;
+}

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* placeholder: replaced by the module implementation */
+#include <stdint.h>

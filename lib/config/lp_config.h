@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * limpet's YAML configuration, parsed with libyaml into plain validated
+ * structs. libyaml is used only here; the rest of limpet consumes these
+ * structs. Every problem is reported as "file:line:col: message", all of
+ * them at once.
+ */
+#ifndef LP_CONFIG_H
+#define LP_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lp_pkt.h"
+
+#define LP_NAME_MAX 32		/**< names incl. NUL: ports, services */
+#define LP_DEVICE_MAX 128	/**< DPDK device name incl. NUL */
+#define LP_PATH_MAX 128		/**< HTTP health-check path incl. NUL */
+#define LP_PORT_ADDRS_MAX 4	/**< own addresses per port */
+
+/** Where a config element was written (1-based), for messages. */
+struct lp_cfg_pos {
+	uint32_t line;
+	uint32_t col;
+};
+
+enum lp_fwd_mode {
+	LP_FWD_NAT = 0,		/**< DNAT to backend ip:port; replies reverse-translated */
+	LP_FWD_DSR,		/**< rewrite destination MAC; backend owns the VIP */
+	LP_FWD_TUNNEL,		/**< IPIP / IP6IP6 to the backend */
+};
+
+enum lp_sched {
+	LP_SCHED_MAGLEV = 0,
+	LP_SCHED_WRR,
+	LP_SCHED_LEAST_CONN,
+};
+
+/** Administrative backend state (the lifecycle of issue "control plane"). */
+enum lp_backend_state {
+	LP_BACKEND_UP = 0,
+	LP_BACKEND_DRAINING,	/**< keeps flows and bindings, gets no new ones */
+	LP_BACKEND_DOWN,	/**< its flows and bindings are re-chosen at once */
+};
+
+enum lp_rebalance {
+	LP_REBALANCE_OFF = 0,
+	LP_REBALANCE_IDLE,	/**< move bindings with no live flow to their new Maglev choice */
+};
+
+enum lp_health_type {
+	LP_HEALTH_NONE = 0,
+	LP_HEALTH_TCP,
+	LP_HEALTH_HTTP,
+};
+
+struct lp_cfg_health {
+	uint8_t type;		/**< enum lp_health_type */
+	uint16_t port;		/**< 0: the backend's port */
+	char path[LP_PATH_MAX];	/**< HTTP: request path, default "/" */
+	uint32_t interval_ms;	/**< default 2000 */
+	uint32_t timeout_ms;	/**< default 1000, < interval */
+	uint32_t rise;		/**< successes to go up, default 2 */
+	uint32_t fall;		/**< failures to go down, default 3 */
+	struct lp_cfg_pos pos;
+};
+
+struct lp_cfg_backend {
+	struct lp_ip addr;
+	uint16_t port;		/**< targetPort; default: the service port */
+	uint32_t weight;	/**< default 1; 0..65535 */
+	uint8_t state;		/**< enum lp_backend_state, default up */
+	struct lp_cfg_pos pos;
+};
+
+struct lp_cfg_service {
+	char name[LP_NAME_MAX];
+	struct lp_ip vip;
+	uint16_t port;
+	uint8_t proto;		/**< IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t forwarding;	/**< enum lp_fwd_mode */
+	uint8_t scheduler;	/**< enum lp_sched */
+	bool affinity;		/**< sessionAffinity: ClientIP */
+	uint32_t affinity_timeout_s; /**< sessionAffinityConfig.clientIP.timeoutSeconds, default 10800 */
+	uint8_t prefix_v4;	/**< client mask for the affinity key, default 32 */
+	uint8_t prefix_v6;	/**< default 128 */
+	double bounded_load;	/**< boundedLoad factor c; 0 = off, else > 1.0 */
+	uint32_t slow_start_s;	/**< slowStartSeconds, 0 = off */
+	uint32_t drain_timeout_s; /**< drainTimeoutSeconds, default 0 */
+	uint8_t rebalance;	/**< enum lp_rebalance */
+	uint32_t rebalance_rate; /**< bindings moved per second at most, default 100 */
+	uint32_t maglev_size;	/**< table size (prime), default 65537 */
+	struct lp_ip tunnel_src4; /**< tunnel: outer IPv4 source prefix */
+	uint8_t tunnel_src4_len;
+	struct lp_ip tunnel_src6; /**< tunnel: outer IPv6 source prefix */
+	uint8_t tunnel_src6_len;
+	struct lp_cfg_health health;
+	uint32_t n_backends;
+	struct lp_cfg_backend *backends;
+	struct lp_cfg_pos pos;
+};
+
+struct lp_cfg_port {
+	char name[LP_NAME_MAX];
+	char device[LP_DEVICE_MAX];
+	uint32_t n_addrs;
+	struct lp_ip addr[LP_PORT_ADDRS_MAX];	/**< own addresses */
+	uint8_t prefix[LP_PORT_ADDRS_MAX];	/**< their on-link prefix lengths */
+	struct lp_ip gateway4;	/**< family 0 when unset */
+	struct lp_ip gateway6;
+	uint16_t mtu;		/**< default 1500 */
+	bool has_mac;		/**< mac: override the device's MAC */
+	struct lp_mac mac;
+	struct lp_cfg_pos pos;
+};
+
+struct lp_cfg_neighbor {
+	struct lp_ip addr;
+	struct lp_mac mac;
+	uint32_t port;		/**< index into lp_config.ports */
+	struct lp_cfg_pos pos;
+};
+
+struct lp_cfg_flows {
+	uint32_t capacity;	/**< flows per limpet, split over worker shards; default 1048576 */
+	uint32_t tcp_timeout;	/**< seconds, established; default 900 */
+	uint32_t tcp_syn_timeout; /**< default 10 */
+	uint32_t tcp_fin_timeout; /**< default 30 */
+	uint32_t udp_timeout;	/**< default 60 */
+};
+
+struct lp_config {
+	char *path;		/**< file it came from ("<string>" for buffers) */
+	uint32_t n_ports;
+	struct lp_cfg_port *ports;
+	uint32_t n_neighbors;
+	struct lp_cfg_neighbor *neighbors;
+	struct lp_cfg_flows flows;
+	uint32_t affinity_capacity; /**< affinity.capacity: bindings, all services; default 1048576 */
+	uint32_t n_services;
+	struct lp_cfg_service *services;
+};
+
+/** Collected problems, one "file:line:col: message" line each. */
+struct lp_diag {
+	uint32_t n;
+	uint32_t cap;
+	char **msg;
+};
+
+/** Free the messages (the struct itself may live on the stack). */
+void lp_diag_clear(struct lp_diag *d);
+/** Print each message on its own line. */
+void lp_diag_print(const struct lp_diag *d, FILE *out);
+
+/**
+ * Read and validate a YAML file. On any problem returns NULL and appends
+ * every problem found to @p diag.
+ */
+struct lp_config *lp_config_load(const char *path, struct lp_diag *diag);
+
+/** As lp_config_load() for a buffer; @p name stands for the file in messages. */
+struct lp_config *lp_config_parse(const char *buf, size_t len, const char *name, struct lp_diag *diag);
+
+/**
+ * Check a config built or modified in memory (by the CLI, say) with the
+ * same rules as the parser; messages carry the element positions it has.
+ * @return 0 or -EINVAL with @p diag filled.
+ */
+int lp_config_validate(const struct lp_config *c, struct lp_diag *diag);
+
+/** A config with every default set and no ports or services. */
+struct lp_config *lp_config_new(void);
+/** Deep copy. NULL on ENOMEM. */
+struct lp_config *lp_config_dup(const struct lp_config *c);
+void lp_config_free(struct lp_config *c);
+
+/**
+ * Write a config as YAML that lp_config_parse() reads back to an equal
+ * config (used by `save config FILE` and `show config`).
+ * @return 0 or -errno.
+ */
+int lp_config_write(const struct lp_config *c, FILE *out);
+
+/** Index of the service named @p name, or -1. */
+int lp_config_service_find(const struct lp_config *c, const char *name);
+/** Index of the port named @p name, or -1. */
+int lp_config_port_find(const struct lp_config *c, const char *name);
+
+/** Names for enums (YAML spelling): "nat", "maglev", "up", "idle", "http", "TCP". */
+const char *lp_fwd_mode_name(unsigned int m);
+const char *lp_sched_name(unsigned int s);
+const char *lp_backend_state_name(unsigned int s);
+const char *lp_proto_name(unsigned int proto);
+
+#endif /* LP_CONFIG_H */

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Packet core: parse, classify, rewrite and encapsulate frames.
+ *
+ * Pure functions over plain bytes: no EAL, no mbuf, no allocation, so unit
+ * tests, fuzzers and the traffic generator use exactly the code the workers
+ * run. The data path adapts an rte_mbuf with one inline wrapper.
+ *
+ * Byte order: addresses and ports inside struct lp_flow_key are in network
+ * order (as on the wire); everything in struct lp_pkt_spec is host order.
+ */
+#ifndef LP_PKT_H
+#define LP_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lp_drop.h"
+
+/** Address families as limpet stores them (the IP version number). */
+#define LP_AF_INET  4
+#define LP_AF_INET6 6
+
+/** An IPv4 or IPv6 address; IPv4 lives in a[0..3], a[4..15] are zero. */
+struct lp_ip {
+	uint8_t family;		/**< LP_AF_INET or LP_AF_INET6; 0 = unset */
+	uint8_t a[16];		/**< network order */
+};
+
+/** An Ethernet MAC address. */
+struct lp_mac {
+	uint8_t b[6];
+};
+
+/** Parse "10.0.0.1" or "fd00::1". Returns 0 or -EINVAL. */
+int lp_ip_parse(const char *s, struct lp_ip *ip);
+/**
+ * Parse "10.0.0.1/24" or "fd00::1/64". Without "/len" the prefix is the
+ * full address length. Returns 0 or -EINVAL (also for a prefix too long).
+ */
+int lp_ip_prefix_parse(const char *s, struct lp_ip *ip, uint8_t *prefix);
+/** Format into buf (at least LP_IP_STRLEN bytes); returns buf. */
+char *lp_ip_format(const struct lp_ip *ip, char *buf, size_t len);
+#define LP_IP_STRLEN 46
+/** Zero the host bits beyond prefix (prefix counted for the address family). */
+void lp_ip_mask(struct lp_ip *ip, unsigned int prefix);
+/** True when ip lies in net/prefix (same family). */
+bool lp_ip_in_prefix(const struct lp_ip *ip, const struct lp_ip *net, unsigned int prefix);
+/** Total order: family first, then bytes. */
+int lp_ip_cmp(const struct lp_ip *a, const struct lp_ip *b);
+/** Address length in bytes for the family (4 or 16; 0 when unset). */
+static inline unsigned int
+lp_ip_len(const struct lp_ip *ip)
+{
+	return ip->family == LP_AF_INET ? 4 : ip->family == LP_AF_INET6 ? 16 : 0;
+}
+static inline bool
+lp_ip_equal(const struct lp_ip *a, const struct lp_ip *b)
+{
+	return a->family == b->family && memcmp(a->a, b->a, 16) == 0;
+}
+
+/** Parse "02:00:00:00:01:0b". Returns 0 or -EINVAL. */
+int lp_mac_parse(const char *s, struct lp_mac *mac);
+/** Format as xx:xx:xx:xx:xx:xx into buf (at least LP_MAC_STRLEN bytes); returns buf. */
+char *lp_mac_format(const struct lp_mac *mac, char *buf, size_t len);
+#define LP_MAC_STRLEN 18
+
+/**
+ * Packed flow key, one type for IPv4 and IPv6 (40 bytes, no padding), so a
+ * single rte_hash holds both families. Unused bytes are always zero, so keys
+ * compare and hash bytewise.
+ */
+struct lp_flow_key {
+	uint8_t src[16];	/**< IPv4 in src[0..3], rest zero */
+	uint8_t dst[16];
+	uint16_t sport;		/**< network order; ICMP query: identifier; 0 when none */
+	uint16_t dport;		/**< network order; ICMP query: identifier; 0 when none */
+	uint8_t proto;		/**< IPPROTO_* */
+	uint8_t family;		/**< LP_AF_INET or LP_AF_INET6 */
+	uint16_t zone;		/**< 0 from the parser; free for the user (e.g. a service id) */
+};
+_Static_assert(sizeof(struct lp_flow_key) == 40, "lp_flow_key must stay 40 packed bytes");
+
+/** What the parser found. */
+enum lp_pkt_class {
+	LP_PKT_L4 = 0,		/**< TCP or UDP with its header (unfragmented or first fragment) */
+	LP_PKT_FRAG,		/**< non-first fragment: key has ports 0 (L3-only) */
+	LP_PKT_ICMP,		/**< ICMP/ICMPv6 query or informational (echo, ...) */
+	LP_PKT_ICMP_ERR,	/**< ICMP error quoting a packet: meta.inner is valid */
+	LP_PKT_ND,		/**< ICMPv6 neighbor discovery (RS, RA, NS, NA, redirect) */
+	LP_PKT_ARP,		/**< Ethernet/IPv4 ARP */
+	LP_PKT_OTHER,		/**< IP with another L4 protocol: key has ports 0 */
+};
+
+/** Fragment position of an IP packet. */
+enum lp_frag {
+	LP_FRAG_NONE = 0,
+	LP_FRAG_FIRST,		/**< offset 0, more fragments follow: carries the L4 header */
+	LP_FRAG_LATER,		/**< offset > 0: no L4 header */
+};
+
+#define LP_PKT_F_VLAN 0x01	/**< one 802.1Q tag present; vlan_tci valid */
+#define LP_PKT_F_DF   0x02	/**< IPv4 don't-fragment bit set */
+
+/** TCP flag bits as in the header's flags byte. */
+#define LP_TCP_FIN 0x01
+#define LP_TCP_SYN 0x02
+#define LP_TCP_RST 0x04
+#define LP_TCP_PSH 0x08
+#define LP_TCP_ACK 0x10
+#define LP_TCP_URG 0x20
+
+/** Everything later stages need from one parse; offsets count from the frame start. */
+struct lp_pkt_meta {
+	struct lp_flow_key key;	/**< the packet's own flow */
+	struct lp_flow_key inner; /**< LP_PKT_ICMP_ERR: the quoted packet's flow as it was sent */
+	uint16_t l3_off;	/**< IP header: 14, or 18 with a VLAN tag */
+	uint16_t l4_off;	/**< L4 header after options/extension headers; 0 when absent */
+	uint16_t l3_len;	/**< IP packet length from its header (frame may carry padding beyond) */
+	uint16_t inner_l3_off;	/**< LP_PKT_ICMP_ERR: quoted IP header */
+	uint16_t inner_l4_off;	/**< LP_PKT_ICMP_ERR: quoted L4 header (at least 8 bytes present) */
+	uint16_t vlan_tci;	/**< host order, when LP_PKT_F_VLAN */
+	uint8_t cls;		/**< enum lp_pkt_class */
+	uint8_t frag;		/**< enum lp_frag */
+	uint8_t flags;		/**< LP_PKT_F_* */
+	uint8_t tcp_flags;	/**< LP_TCP_* when key.proto is TCP and the header is present */
+	uint8_t ttl;		/**< TTL / hop limit */
+	uint8_t icmp_type;	/**< ICMP/ICMPv6 type when cls is ICMP, ICMP_ERR or ND */
+	uint8_t icmp_code;
+};
+
+/**
+ * Parse an Ethernet frame (optionally one 802.1Q tag) carrying IPv4 (with
+ * options, fragments), IPv6 (hop-by-hop, routing, destination-options and
+ * fragment headers), TCP, UDP, ICMP/ICMPv6 (errors with their quoted
+ * header) or ARP.
+ *
+ * @return LP_DROP_NONE and a filled @p m, or the reason the frame must be
+ *   dropped (then @p m is partly filled and must not be used).
+ */
+enum lp_drop lp_pkt_parse(const uint8_t *frame, uint32_t len, struct lp_pkt_meta *m);
+
+/** Swap source and destination of a key (address and port). */
+static inline void
+lp_flow_key_reverse(const struct lp_flow_key *k, struct lp_flow_key *r)
+{
+	memcpy(r->src, k->dst, 16);
+	memcpy(r->dst, k->src, 16);
+	r->sport = k->dport;
+	r->dport = k->sport;
+	r->proto = k->proto;
+	r->family = k->family;
+	r->zone = k->zone;
+}
+
+/**
+ * Deterministic 32-bit hash of bytes: the same on every machine and in every
+ * limpet instance, so instances sharing a config make the same Maglev choice.
+ */
+static inline uint32_t
+lp_hash_bytes(const void *buf, size_t len, uint32_t seed)
+{
+	const uint8_t *p = (const uint8_t *)buf;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)seed << 32) ^ len;
+	uint64_t w;
+
+	while (len >= 8) {
+		memcpy(&w, p, 8);
+		h ^= w * 0xff51afd7ed558ccdULL;
+		h = (h << 31 | h >> 33) * 0xc4ceb9fe1a85ec53ULL;
+		p += 8;
+		len -= 8;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	h ^= w * 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/** Hash of a flow key (all 40 bytes). */
+static inline uint32_t
+lp_flow_hash(const struct lp_flow_key *k, uint32_t seed)
+{
+	return lp_hash_bytes(k, sizeof(*k), seed);
+}
+
+/* ---- checksums (RFC 1071 sums, RFC 1624 incremental updates) ---- */
+
+/** Add the 16-bit big-endian words of buf to sum (odd tail padded with zero). */
+uint32_t lp_csum_partial(const void *buf, size_t len, uint32_t sum);
+
+/** Fold a 32-bit one's-complement sum to 16 bits (not inverted). */
+static inline uint16_t
+lp_csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/**
+ * RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for a field of @p len bytes
+ * (even) changing from @p old to @p new. Checksums in network order as read
+ * from the header with memcpy (the function is byte-order neutral).
+ */
+uint16_t lp_csum_replace(uint16_t cksum, const void *old, const void *new, size_t len);
+
+/** Full IPv4 header checksum of the header at ip (its IHL), as stored on the wire. */
+uint16_t lp_ipv4_cksum(const uint8_t *ip);
+
+/**
+ * Full TCP/UDP/ICMP/ICMPv6 checksum of the L4 segment of a parsed,
+ * unfragmented packet, as it should be stored on the wire (a reference for
+ * tests; the data path updates checksums incrementally).
+ */
+uint16_t lp_l4_cksum(const uint8_t *frame, const struct lp_pkt_meta *m);
+
+/* ---- rewrites (in place, checksums updated incrementally) ---- */
+
+/**
+ * DNAT: set the destination address (same family as the packet) and, when
+ * the packet carries a TCP/UDP header, the destination port (network order).
+ * Updates the IPv4 header checksum and the L4 checksum (pseudo header and
+ * port); a zero UDP/IPv4 checksum stays zero.
+ */
+void lp_pkt_dnat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port);
+
+/** Reverse SNAT: as lp_pkt_dnat() for the source address and port. */
+void lp_pkt_snat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port);
+
+/**
+ * Decrement TTL (IPv4, checksum updated) or hop limit (IPv6).
+ * @return false, leaving the packet unchanged, when it would reach zero.
+ */
+bool lp_pkt_dec_ttl(uint8_t *frame, const struct lp_pkt_meta *m);
+
+/** Write destination and source MAC addresses. */
+static inline void
+lp_pkt_set_macs(uint8_t *frame, const struct lp_mac *dst, const struct lp_mac *src)
+{
+	memcpy(frame, dst->b, 6);
+	memcpy(frame + 6, src->b, 6);
+}
+
+/** Bytes an outer header of this family adds. */
+#define LP_ENCAP_LEN(family) ((family) == LP_AF_INET6 ? 40u : 20u)
+
+/**
+ * Encapsulate the frame's IP packet in an outer IPv4 or IPv6 header
+ * (IPIP, IP6IP6, 4in6, 6in4 by the families). The L2 header (with its VLAN
+ * tag) moves LP_ENCAP_LEN(outer_dst->family) bytes towards the front, so
+ * @p frame needs that much headroom. Outer: TTL/hop limit @p ttl, TOS /
+ * traffic class copied from the inner packet, IPv4 DF copied, IPv6 flow
+ * label from @p flow_hash (entropy for the receiver's RSS).
+ *
+ * @return the new frame start; its length is m->l3_off + encap + m->l3_len
+ *   (padding after the inner packet is not part of the new frame).
+ */
+uint8_t *lp_pkt_encap(uint8_t *frame, const struct lp_pkt_meta *m, const struct lp_ip *outer_src,
+		      const struct lp_ip *outer_dst, uint8_t ttl, uint32_t flow_hash);
+
+/* ---- building packets (tests, traffic generator, probes, slow path) ---- */
+
+/** What lp_pkt_build() writes; host byte order throughout. */
+struct lp_pkt_spec {
+	struct lp_mac src_mac, dst_mac;
+	uint16_t vlan;		/**< 0: untagged, else the VLAN id */
+	struct lp_ip src, dst;	/**< same family */
+	uint8_t proto;		/**< IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6 */
+	uint16_t sport, dport;	/**< ICMP echo: identifier in sport, sequence in dport */
+	uint8_t tcp_flags;	/**< LP_TCP_* */
+	uint32_t seq, ack;
+	uint16_t window;	/**< 0 → 65535 */
+	uint8_t icmp_type, icmp_code;
+	uint8_t ttl;		/**< 0 → 64 */
+	uint16_t ip_id;
+	bool df;
+	const void *payload;	/**< may be NULL with payload_len bytes of zeros */
+	uint16_t payload_len;
+};
+
+/**
+ * Build a complete frame with correct lengths and checksums.
+ * @return frame length, -ENOSPC when @p cap is too small, -EINVAL for a bad spec.
+ */
+int lp_pkt_build(uint8_t *buf, size_t cap, const struct lp_pkt_spec *s);
+
+/** ARP operations. */
+#define LP_ARP_REQUEST 1
+#define LP_ARP_REPLY   2
+
+/**
+ * Build an Ethernet/IPv4 ARP frame (42 bytes, untagged). The Ethernet
+ * destination is broadcast for a request and @p tha for a reply.
+ * @return frame length or -ENOSPC.
+ */
+int lp_pkt_build_arp(uint8_t *buf, size_t cap, uint16_t op, const struct lp_mac *sha,
+		     const uint8_t spa[4], const struct lp_mac *tha, const uint8_t tpa[4]);
+
+#endif /* LP_PKT_H */
