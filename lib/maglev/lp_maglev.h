@@ -49,6 +49,13 @@ struct lp_maglev_table {
 	uint64_t weight_total;	/**< sum of weights of active backends */
 	struct lp_maglev_backend *backend; /**< sorted by key; points into the table's allocation */
 	uint16_t *slot;		/**< size entries; LP_MAGLEV_NONE when no backend is active */
+	/**
+	 * n_backends entries: slots each backend owns (its share is
+	 * owned[i] / size). n_active counts the nonzero ones and weight_total
+	 * sums their weights; that is every active backend of nonzero weight
+	 * unless the table has fewer slots than such backends.
+	 */
+	uint32_t *owned;
 };
 
 /**
@@ -71,6 +78,7 @@ bool lp_maglev_size_valid(uint32_t n);
 struct lp_maglev_table *lp_maglev_build(uint32_t size, const struct lp_maglev_backend *backends,
 					 uint32_t n);
 
+/** Free a table built by lp_maglev_build(); NULL is a no-op. */
 void lp_maglev_free(struct lp_maglev_table *t);
 
 /** Slot a hash falls in (multiply-shift range reduction, no division). */
@@ -91,6 +99,7 @@ lp_maglev_lookup(const struct lp_maglev_table *t, uint32_t hash)
  * Most load backend @p idx may hold under bounded load with factor @p c
  * (> 1.0) when @p total bindings exist: ceil(c * (total + 1) * w / W), at
  * least 1. With equal weights this is ceil(c * mean) after the new binding.
+ * A backend that owns no slot gets 0; @p c <= 1.0 gives UINT32_MAX (no bound).
  */
 uint32_t lp_maglev_bound(const struct lp_maglev_table *t, uint32_t idx, uint64_t total, double c);
 
@@ -100,7 +109,10 @@ uint32_t lp_maglev_bound(const struct lp_maglev_table *t, uint32_t idx, uint64_t
  * the following slots, and return the first backend whose load is below
  * lp_maglev_bound(). @p load is indexed by @p load_index[idx] when
  * load_index is non-NULL (e.g. stable backend ids), else by idx.
- * @p c <= 1.0 disables the bound (plain lookup).
+ * @p c <= 1.0 disables the bound (plain lookup). At most size slots are
+ * visited; when @p load sums to @p total over backends that own slots, one
+ * is always under its bound, otherwise (stale loads) the walk may find none
+ * and the plain Maglev choice is returned.
  *
  * @return backend index, or LP_MAGLEV_NONE when no backend is active.
  */
