@@ -115,7 +115,6 @@ lp_diag_print(const struct lp_diag *d, FILE *out)
 void
 cfg_report(struct cfg_diag *d, struct lp_cfg_pos pos, const char *subject, const char *fmt, ...)
 {
-	char where[160];
 	char *what, *line;
 	va_list ap;
 
@@ -126,16 +125,17 @@ cfg_report(struct cfg_diag *d, struct lp_cfg_pos pos, const char *subject, const
 		d->oom = true;
 		return;
 	}
-	if (pos.line != 0)
-		snprintf(where, sizeof(where), "%s:%u:%u", d->file, pos.line, pos.col);
-	else if (subject != NULL)
-		snprintf(where, sizeof(where), "%s: %s", d->file, subject);
-	else
-		snprintf(where, sizeof(where), "%s", d->file);
 	va_start(ap, fmt);
 	what = vformat(fmt, ap);
 	va_end(ap);
-	line = what != NULL ? format("%s: %s", where, what) : NULL;
+	if (what == NULL)
+		line = NULL;
+	else if (pos.line != 0)
+		line = format("%s:%u:%u: %s", d->file, pos.line, pos.col, what);
+	else if (subject != NULL)
+		line = format("%s: %s: %s", d->file, subject, what);
+	else
+		line = format("%s: %s", d->file, what);
 	free(what);
 	if (line == NULL) {
 		d->oom = true;

@@ -134,48 +134,52 @@ gateway_ok(struct check *k, struct lp_cfg_pos pos, const char *subject, const st
 	return unicast(k, pos, subject, "gateway", gw);
 }
 
+/*
+ * Each check_<element>() reports every bad field and returns whether the
+ * fields the relation checks use are good, as the parser's marks do.
+ */
 static bool
 check_port(struct check *k, const struct lp_cfg_port *p)
 {
 	char subject[SUBJECT_STRLEN];
-	bool ok = true;
+	bool known = true;
 
 	port_subject(p, subject, sizeof(subject));
-	ok &= text_ok(k, p->pos, subject, "name", cfg_name_problem(p->name));
-	ok &= text_ok(k, p->pos, subject, "device", cfg_text_problem(p->device, LP_DEVICE_MAX));
+	text_ok(k, p->pos, subject, "name", cfg_name_problem(p->name));
+	text_ok(k, p->pos, subject, "device", cfg_text_problem(p->device, LP_DEVICE_MAX));
 	if (p->n_addrs == 0) {
 		cfg_report(k->d, p->pos, subject, "address: expected at least one IP address");
-		ok = false;
+		known = false;
 	} else if (p->n_addrs > LP_PORT_ADDRS_MAX) {
 		cfg_report(k->d, p->pos, subject, "address: at most %u addresses per port", LP_PORT_ADDRS_MAX);
-		ok = false;
+		known = false;
 	} else {
 		for (uint32_t i = 0; i < p->n_addrs; i++)
-			ok &= unicast(k, p->pos, subject, "address", &p->addr[i]) &&
-			      range(k, p->pos, subject, "prefix", p->prefix[i], 0, lp_ip_len(&p->addr[i]) * 8);
+			known &= unicast(k, p->pos, subject, "address", &p->addr[i]) &&
+				 range(k, p->pos, subject, "prefix", p->prefix[i], 0, lp_ip_len(&p->addr[i]) * 8);
 	}
-	ok &= gateway_ok(k, p->pos, subject, &p->gateway4, LP_AF_INET);
-	ok &= gateway_ok(k, p->pos, subject, &p->gateway6, LP_AF_INET6);
-	ok &= range(k, p->pos, subject, "mtu", p->mtu, CFG_MTU_MIN, CFG_MTU_MAX);
+	known &= range(k, p->pos, subject, "mtu", p->mtu, CFG_MTU_MIN, CFG_MTU_MAX);
+	gateway_ok(k, p->pos, subject, &p->gateway4, LP_AF_INET);
+	gateway_ok(k, p->pos, subject, &p->gateway6, LP_AF_INET6);
 	if (p->has_mac)
-		ok &= mac_ok(k, p->pos, subject, "mac", &p->mac);
-	return ok;
+		mac_ok(k, p->pos, subject, "mac", &p->mac);
+	return known;
 }
 
 static bool
 check_neighbor(struct check *k, const struct lp_cfg_neighbor *nb)
 {
 	char subject[SUBJECT_STRLEN], a[LP_IP_STRLEN];
-	bool ok = true;
+	bool known = true;
 
 	snprintf(subject, sizeof(subject), "neighbor %s", lp_ip_format(&nb->addr, a, sizeof(a)));
-	ok &= unicast(k, nb->pos, subject, "address", &nb->addr);
-	ok &= mac_ok(k, nb->pos, subject, "mac", &nb->mac);
+	known &= unicast(k, nb->pos, subject, "address", &nb->addr);
+	mac_ok(k, nb->pos, subject, "mac", &nb->mac);
 	if (nb->port >= k->c->n_ports) {
 		cfg_report(k->d, nb->pos, subject, "port: no port with index %u", nb->port);
-		ok = false;
+		known = false;
 	}
-	return ok;
+	return known;
 }
 
 static void
@@ -243,15 +247,15 @@ static bool
 check_backend(struct check *k, const struct lp_cfg_service *s, const struct lp_cfg_backend *b)
 {
 	char subject[SUBJECT_STRLEN], ep[CFG_ENDPOINT_STRLEN];
-	bool ok = true;
+	bool known = true;
 
 	snprintf(subject, sizeof(subject), "service '%.*s' backend %s", (int)strnlen(s->name, LP_NAME_MAX),
 		 s->name, cfg_fmt_endpoint(&b->addr, b->port, ep, sizeof(ep)));
-	ok &= unicast(k, b->pos, subject, "address", &b->addr);
-	ok &= range(k, b->pos, subject, "port", b->port, 1, UINT16_MAX);
-	ok &= range(k, b->pos, subject, "weight", b->weight, 0, CFG_WEIGHT_MAX);
-	ok &= enum_ok(k, b->pos, subject, "state", &cfg_enum_state, b->state);
-	return ok;
+	known &= unicast(k, b->pos, subject, "address", &b->addr);
+	known &= range(k, b->pos, subject, "port", b->port, 1, UINT16_MAX);
+	range(k, b->pos, subject, "weight", b->weight, 0, CFG_WEIGHT_MAX);
+	enum_ok(k, b->pos, subject, "state", &cfg_enum_state, b->state);
+	return known;
 }
 
 static bool
@@ -259,46 +263,40 @@ check_service(struct check *k, const struct lp_cfg_service *s, struct cfg_mark *
 {
 	char subject[SUBJECT_STRLEN];
 	struct lp_cfg_pos pos = s->pos;
-	bool ok = true;
+	bool known = true;
 
 	service_subject(s, subject, sizeof(subject));
-	ok &= text_ok(k, pos, subject, "name", cfg_name_problem(s->name));
-	ok &= unicast(k, pos, subject, "vip", &s->vip);
-	ok &= range(k, pos, subject, "port", s->port, 1, UINT16_MAX);
-	ok &= enum_ok(k, pos, subject, "protocol", &cfg_enum_proto, s->proto);
-	ok &= enum_ok(k, pos, subject, "forwarding", &cfg_enum_fwd, s->forwarding);
-	ok &= enum_ok(k, pos, subject, "scheduler", &cfg_enum_sched, s->scheduler);
-	ok &= range(k, pos, subject, "timeoutSeconds", s->affinity_timeout_s, 1, CFG_AFFINITY_TIMEOUT_MAX);
-	ok &= range(k, pos, subject, "prefixV4", s->prefix_v4, 0, 32);
-	ok &= range(k, pos, subject, "prefixV6", s->prefix_v6, 0, 128);
-	if (!(s->bounded_load == 0 || (s->bounded_load > 1.0 && s->bounded_load <= CFG_BOUNDED_LOAD_MAX))) {
+	text_ok(k, pos, subject, "name", cfg_name_problem(s->name));
+	known &= unicast(k, pos, subject, "vip", &s->vip);
+	known &= range(k, pos, subject, "port", s->port, 1, UINT16_MAX);
+	known &= enum_ok(k, pos, subject, "protocol", &cfg_enum_proto, s->proto);
+	known &= enum_ok(k, pos, subject, "forwarding", &cfg_enum_fwd, s->forwarding);
+	enum_ok(k, pos, subject, "scheduler", &cfg_enum_sched, s->scheduler);
+	range(k, pos, subject, "timeoutSeconds", s->affinity_timeout_s, 1, CFG_AFFINITY_TIMEOUT_MAX);
+	range(k, pos, subject, "prefixV4", s->prefix_v4, 0, 32);
+	range(k, pos, subject, "prefixV6", s->prefix_v6, 0, 128);
+	if (!(s->bounded_load == 0 || (s->bounded_load > 1.0 && s->bounded_load <= CFG_BOUNDED_LOAD_MAX)))
 		cfg_report(k->d, pos, subject, "boundedLoad: %g is out of range, %s", s->bounded_load,
 			   CFG_BOUNDED_LOAD_EXPECT);
-		ok = false;
-	}
-	ok &= range(k, pos, subject, "slowStartSeconds", s->slow_start_s, 0, CFG_SLOW_START_MAX);
-	ok &= range(k, pos, subject, "drainTimeoutSeconds", s->drain_timeout_s, 0, CFG_DRAIN_TIMEOUT_MAX);
-	ok &= enum_ok(k, pos, subject, "rebalance", &cfg_enum_rebalance, s->rebalance);
-	ok &= range(k, pos, subject, "rebalanceRate", s->rebalance_rate, 1, CFG_REBALANCE_RATE_MAX);
+	range(k, pos, subject, "slowStartSeconds", s->slow_start_s, 0, CFG_SLOW_START_MAX);
+	range(k, pos, subject, "drainTimeoutSeconds", s->drain_timeout_s, 0, CFG_DRAIN_TIMEOUT_MAX);
+	enum_ok(k, pos, subject, "rebalance", &cfg_enum_rebalance, s->rebalance);
+	range(k, pos, subject, "rebalanceRate", s->rebalance_rate, 1, CFG_REBALANCE_RATE_MAX);
 	if (range(k, pos, subject, "maglevSize", s->maglev_size, CFG_MAGLEV_MIN, CFG_MAGLEV_MAX) &&
-	    !cfg_is_prime(s->maglev_size)) {
+	    !cfg_is_prime(s->maglev_size))
 		cfg_report(k->d, pos, subject, "maglevSize: %u is not prime", s->maglev_size);
-		ok = false;
-	}
-	ok &= tunnel_source_ok(k, s, subject, &s->tunnel_src4, s->tunnel_src4_len, LP_AF_INET);
-	ok &= tunnel_source_ok(k, s, subject, &s->tunnel_src6, s->tunnel_src6_len, LP_AF_INET6);
+	tunnel_source_ok(k, s, subject, &s->tunnel_src4, s->tunnel_src4_len, LP_AF_INET);
+	tunnel_source_ok(k, s, subject, &s->tunnel_src6, s->tunnel_src6_len, LP_AF_INET6);
 	mark->health_broken = !check_health(k, s, subject);
-	if (backend_count(s) != s->n_backends) {
+	if (backend_count(s) != s->n_backends)
 		cfg_report(k->d, pos, subject, "backends: %u backends, at most %u with an array to hold them",
 			   s->n_backends, CFG_BACKENDS_MAX);
-		return false;
-	}
-	for (uint32_t i = 0; i < s->n_backends; i++)
+	for (uint32_t i = 0; i < backend_count(s); i++)
 		mark->backend_broken[i] = !check_backend(k, s, &s->backends[i]);
-	return ok;
+	return known;
 }
 
-/* Marks for a config from memory: element positions, broken where a field is bad. */
+/* Marks for a config from memory: element positions, broken where a field the relations use is bad. */
 static bool
 check_fields(struct check *k, struct cfg_marks *m)
 {
