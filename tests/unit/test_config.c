@@ -835,13 +835,9 @@ test_new_and_init_defaults(void)
 	CU_ASSERT_FATAL(c != NULL && parsed != NULL);
 	CU_ASSERT_PTR_NULL(c->path);
 	CU_ASSERT_EQUAL(c->n_ports + c->n_services + c->n_neighbors, 0);
-	CU_ASSERT_EQUAL(c->flows.capacity, 1048576);
-	CU_ASSERT_EQUAL(c->flows.tcp_timeout, 900);
-	CU_ASSERT_EQUAL(c->flows.tcp_syn_timeout, 10);
-	CU_ASSERT_EQUAL(c->flows.tcp_fin_timeout, 30);
-	CU_ASSERT_EQUAL(c->flows.udp_timeout, 60);
-	CU_ASSERT_EQUAL(c->affinity_capacity, 1048576);
-	/* the in-memory defaults are the parser's defaults */
+	/* the in-memory defaults are the parser's defaults (test_defaults checks their values) */
+	CU_ASSERT_EQUAL(memcmp(&c->flows, &parsed->flows, sizeof(c->flows)), 0);
+	CU_ASSERT_EQUAL(c->affinity_capacity, parsed->affinity_capacity);
 	lp_config_service_init(&s);
 	strcpy(s.name, "web");
 	s.vip = ip("10.0.0.100");
@@ -1025,6 +1021,13 @@ change_clash(struct lp_config *c)
 	strcpy(c->services[1].name, "web2");
 }
 
+static void
+change_clash_and_scheduler(struct lp_config *c)
+{
+	change_clash(c);
+	c->services[1].scheduler = 7;
+}
+
 static const struct memory_case memory_cases[] = {
 	{ "valid", change_nothing, { NULL } },
 	{ "no ports", change_no_ports, { "config: at least one port is required" } },
@@ -1056,6 +1059,10 @@ static const struct memory_case memory_cases[] = {
 	{ "duplicate service", change_dup_service,
 	  { "config: duplicate service name 'web'", "config: service 'web' clashes with service 'web' on 10.0.0.100:80/TCP" } },
 	{ "vip clash", change_clash, { "config: service 'web2' clashes with service 'web' on 10.0.0.100:80/TCP" } },
+	/* a bad field the clash check does not use hides no clash */
+	{ "vip clash and bad scheduler", change_clash_and_scheduler,
+	  { "config: service 'web2': scheduler: expected one of maglev, wrr, least_conn, got 7",
+	    "config: service 'web2' clashes with service 'web' on 10.0.0.100:80/TCP" } },
 	{ NULL, NULL, { NULL } },
 };
 
