@@ -79,6 +79,7 @@ struct lp_cfg_service {
 	char name[LP_NAME_MAX];
 	struct lp_ip vip;
 	uint16_t port;
+	uint16_t target_port;	/**< targetPort: default port of backends listed without one; 0: port */
 	uint8_t proto;		/**< IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t forwarding;	/**< enum lp_fwd_mode */
 	uint8_t scheduler;	/**< enum lp_sched */
@@ -131,8 +132,13 @@ struct lp_cfg_flows {
 	uint32_t udp_timeout;	/**< default 60 */
 };
 
+/**
+ * A whole configuration. The arrays are malloc()ed and owned by the config
+ * (lp_config_free() frees them), so code editing a config in memory may
+ * realloc() them; new elements start from lp_config_port_init() and friends.
+ */
 struct lp_config {
-	char *path;		/**< file it came from ("<string>" for buffers) */
+	char *path;		/**< file it came from; NULL from lp_config_new() (messages say "config") */
 	uint32_t n_ports;
 	struct lp_cfg_port *ports;
 	uint32_t n_neighbors;
@@ -154,14 +160,25 @@ struct lp_diag {
 void lp_diag_clear(struct lp_diag *d);
 /** Print each message on its own line. */
 void lp_diag_print(const struct lp_diag *d, FILE *out);
+/**
+ * Append one printf-formatted message, for callers reporting their own
+ * problems in the same list. @return 0 or -ENOMEM.
+ */
+int lp_diag_add(struct lp_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /**
- * Read and validate a YAML file. On any problem returns NULL and appends
- * every problem found to @p diag.
+ * Read and validate a YAML file. On any problem returns NULL, appends
+ * every problem found to @p diag (which may be NULL), in file order, and
+ * sets errno: EINVAL for a bad config, ENOENT and friends when the file
+ * cannot be read, ENOMEM. Past 200 problems one more line counts the rest.
  */
 struct lp_config *lp_config_load(const char *path, struct lp_diag *diag);
 
-/** As lp_config_load() for a buffer; @p name stands for the file in messages. */
+/**
+ * As lp_config_load() for a buffer (need not be NUL-terminated); @p name
+ * stands for the file in messages and becomes the config's path ("<string>"
+ * when NULL).
+ */
 struct lp_config *lp_config_parse(const char *buf, size_t len, const char *name, struct lp_diag *diag);
 
 /**
@@ -171,11 +188,22 @@ struct lp_config *lp_config_parse(const char *buf, size_t len, const char *name,
  */
 int lp_config_validate(const struct lp_config *c, struct lp_diag *diag);
 
-/** A config with every default set and no ports or services. */
+/** A config with every default set and no ports or services. NULL on ENOMEM. */
 struct lp_config *lp_config_new(void);
+/** Set every default of a port (mtu 1500), no name, device or address. */
+void lp_config_port_init(struct lp_cfg_port *p);
+/** Set every default of a service (TCP, nat, maglev, ...), no name, vip or backends. */
+void lp_config_service_init(struct lp_cfg_service *s);
+/** Set every default of a backend (weight 1, up), no address or port. */
+void lp_config_backend_init(struct lp_cfg_backend *b);
 /** Deep copy. NULL on ENOMEM. */
 struct lp_config *lp_config_dup(const struct lp_config *c);
 void lp_config_free(struct lp_config *c);
+/**
+ * True when two configs hold the same settings; positions and the path
+ * are not compared (a written and re-read config equals the original).
+ */
+bool lp_config_equal(const struct lp_config *a, const struct lp_config *b);
 
 /**
  * Write a config as YAML that lp_config_parse() reads back to an equal
@@ -184,15 +212,24 @@ void lp_config_free(struct lp_config *c);
  */
 int lp_config_write(const struct lp_config *c, FILE *out);
 
+/**
+ * The line `limpet --check-config FILE` prints for a good config:
+ * "cfg.yaml: ok: 1 port, 2 services, 5 backends, 1 neighbor".
+ * @return 0, or -ENOSPC when @p buf was too short (it holds a truncated line).
+ */
+int lp_config_summary(const struct lp_config *c, char *buf, size_t len);
+
 /** Index of the service named @p name, or -1. */
 int lp_config_service_find(const struct lp_config *c, const char *name);
 /** Index of the port named @p name, or -1. */
 int lp_config_port_find(const struct lp_config *c, const char *name);
 
-/** Names for enums (YAML spelling): "nat", "maglev", "up", "idle", "http", "TCP". */
+/** Names for enums (YAML spelling): "nat", "maglev", "up", "idle", "http", "TCP"; "unknown" otherwise. */
 const char *lp_fwd_mode_name(unsigned int m);
 const char *lp_sched_name(unsigned int s);
 const char *lp_backend_state_name(unsigned int s);
 const char *lp_proto_name(unsigned int proto);
+const char *lp_rebalance_name(unsigned int r);
+const char *lp_health_type_name(unsigned int t);
 
 #endif /* LP_CONFIG_H */
