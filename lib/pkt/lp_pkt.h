@@ -256,7 +256,10 @@ uint16_t lp_l4_cksum(const uint8_t *frame, const struct lp_pkt_meta *m);
  * DNAT: set the destination address (same family as the packet) and, when
  * the packet carries a TCP/UDP header, the destination port (network order).
  * Updates the IPv4 header checksum and the L4 checksum (pseudo header and
- * port); a zero UDP/IPv4 checksum stays zero.
+ * port); a zero UDP/IPv4 checksum stays zero. ICMP queries keep their
+ * identifier (ICMPv6 checksum updated for the pseudo header); non-first
+ * fragments and other protocols get the address only. An ARP frame is left
+ * alone.
  */
 void lp_pkt_dnat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port);
 
@@ -265,7 +268,8 @@ void lp_pkt_snat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *add
 
 /**
  * Decrement TTL (IPv4, checksum updated) or hop limit (IPv6).
- * @return false, leaving the packet unchanged, when it would reach zero.
+ * @return false, leaving the packet unchanged, when it would reach zero
+ *   (or the frame is ARP).
  */
 bool lp_pkt_dec_ttl(uint8_t *frame, const struct lp_pkt_meta *m);
 

@@ -20,6 +20,9 @@ nat(uint8_t *frame, const struct lp_pkt_meta *m, enum nat_side side, const uint8
 	uint8_t *ip = frame + m->l3_off, *l4 = frame + m->l4_off, *a;
 	uint64_t delta;
 
+	/* ARP's meta has an IPv4 key too, but nothing of it is an IP header. */
+	if (unlikely(m->cls == LP_PKT_ARP))
+		return;
 	if (m->key.family == LP_AF_INET) {
 		a = ip + 12 + 4 * side;
 		delta = csum_delta(a, addr, 4);
@@ -83,6 +86,8 @@ lp_pkt_dec_ttl(uint8_t *frame, const struct lp_pkt_meta *m)
 {
 	uint8_t *ip = frame + m->l3_off;
 
+	if (unlikely(m->cls == LP_PKT_ARP))
+		return false;
 	if (m->key.family == LP_AF_INET) {
 		/* TTL shares a checksummed word with the protocol byte. */
 		uint8_t old[4] = { ip[8], ip[9], 0, 0 }, new[4];

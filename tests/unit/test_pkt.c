@@ -1597,7 +1597,13 @@ test_encap_rejects(void)
 
 	len = craft(&arp, buf + HEADROOM, &x);
 	CU_ASSERT_FATAL(lp_pkt_parse(buf + HEADROOM, (uint32_t)len, &m) == LP_DROP_NONE);
+	memcpy(before, buf + HEADROOM, len);
 	CU_ASSERT(lp_pkt_encap(buf + HEADROOM, &m, &v4, &v4, 64, 0) == NULL);
+	/* ARP meta carries an IPv4 key; the rewrites must still leave the frame alone. */
+	lp_pkt_dnat(buf + HEADROOM, &m, v4.a, 1);
+	lp_pkt_snat(buf + HEADROOM, &m, v4.a, 1);
+	CU_ASSERT(!lp_pkt_dec_ttl(buf + HEADROOM, &m));
+	CU_ASSERT(memcmp(before, buf + HEADROOM, len) == 0);
 
 	/* 65535 bytes of IPv4 cannot grow by 20 more; inside IPv6 it fits. */
 	{
