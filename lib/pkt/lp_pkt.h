@@ -133,11 +133,31 @@ struct lp_pkt_meta {
 	uint8_t icmp_code;
 };
 
+/** Most IPv6 extension headers lp_pkt_parse() walks before it gives up (LP_DROP_BAD_EXT_HDR). */
+#define LP_PKT_MAX_EXT_HDRS 8
+
 /**
  * Parse an Ethernet frame (optionally one 802.1Q tag) carrying IPv4 (with
  * options, fragments), IPv6 (hop-by-hop, routing, destination-options and
  * fragment headers), TCP, UDP, ICMP/ICMPv6 (errors with their quoted
  * header) or ARP.
+ *
+ * Verdicts worth knowing: LP_DROP_TRUNCATED when the frame, or the IP packet
+ * by its own length, ends inside a header; LP_DROP_BAD_LEN when the IP length
+ * field exceeds the frame (so a frame cut short usually reads as BAD_LEN);
+ * LP_DROP_BAD_FRAG for a first fragment too short to hold the fixed TCP, UDP
+ * or ICMP header (RFC 1858), and for fragmented neighbor discovery (RFC
+ * 6980); LP_DROP_BAD_EXT_HDR also for hop-by-hop options not first, two
+ * fragment headers, or a type 0 routing header with segments left (RFC
+ * 5095); IPv6 payloads above 65495 bytes (l3_len would not fit) are
+ * LP_DROP_BAD_LEN. The source :: is accepted only for router and neighbor
+ * solicitations. Checksums are not verified.
+ *
+ * What @p m holds beyond the obvious: l4_off is 0 for non-first fragments
+ * and when no byte follows the IP headers; LP_PKT_OTHER keeps l4_off at the
+ * unknown protocol's header. An ARP frame gives key.src = sender and
+ * key.dst = target protocol address (family LP_AF_INET, proto 0) and
+ * l3_len 28. Everything not set is zero.
  *
  * @return LP_DROP_NONE and a filled @p m, or the reason the frame must be
  *   dropped (then @p m is partly filled and must not be used).
@@ -212,13 +232,21 @@ lp_csum_fold(uint32_t sum)
  */
 uint16_t lp_csum_replace(uint16_t cksum, const void *old, const void *new, size_t len);
 
-/** Full IPv4 header checksum of the header at ip (its IHL), as stored on the wire. */
+/**
+ * Full IPv4 header checksum of the header at ip (its IHL), as stored on the
+ * wire: network order, to compare with or memcpy into bytes 10..11. The
+ * stored field is ignored, so this verifies as well as fills.
+ */
 uint16_t lp_ipv4_cksum(const uint8_t *ip);
 
 /**
  * Full TCP/UDP/ICMP/ICMPv6 checksum of the L4 segment of a parsed,
- * unfragmented packet, as it should be stored on the wire (a reference for
- * tests; the data path updates checksums incrementally).
+ * unfragmented packet, as it should be stored on the wire (network order,
+ * like lp_ipv4_cksum(); a computed UDP zero is 0xffff). A reference for tests
+ * and the slow path; the data path updates checksums incrementally. UDP
+ * covers the UDP length; the IPv6 pseudo header uses the IPv6 header's
+ * destination even when a routing header names another. 0 for fragments
+ * and classes without such a checksum.
  */
 uint16_t lp_l4_cksum(const uint8_t *frame, const struct lp_pkt_meta *m);
 
@@ -228,7 +256,10 @@ uint16_t lp_l4_cksum(const uint8_t *frame, const struct lp_pkt_meta *m);
  * DNAT: set the destination address (same family as the packet) and, when
  * the packet carries a TCP/UDP header, the destination port (network order).
  * Updates the IPv4 header checksum and the L4 checksum (pseudo header and
- * port); a zero UDP/IPv4 checksum stays zero.
+ * port); a zero UDP/IPv4 checksum stays zero. ICMP queries keep their
+ * identifier (ICMPv6 checksum updated for the pseudo header); non-first
+ * fragments and other protocols get the address only. An ARP frame is left
+ * alone.
  */
 void lp_pkt_dnat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port);
 
@@ -237,7 +268,8 @@ void lp_pkt_snat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *add
 
 /**
  * Decrement TTL (IPv4, checksum updated) or hop limit (IPv6).
- * @return false, leaving the packet unchanged, when it would reach zero.
+ * @return false, leaving the packet unchanged, when it would reach zero
+ *   (or the frame is ARP).
  */
 bool lp_pkt_dec_ttl(uint8_t *frame, const struct lp_pkt_meta *m);
 
@@ -260,8 +292,15 @@ lp_pkt_set_macs(uint8_t *frame, const struct lp_mac *dst, const struct lp_mac *s
  * traffic class copied from the inner packet, IPv4 DF copied, IPv6 flow
  * label from @p flow_hash (entropy for the receiver's RSS).
  *
+ * Outer IPv4 for an IPv4 packet: ID copied (it varies per packet, as a
+ * fragmentable datagram's must); for IPv6 inside IPv4: DF set (IPv6 is not
+ * fragmented on its path) and ID from @p flow_hash.
+ *
  * @return the new frame start; its length is m->l3_off + encap + m->l3_len
- *   (padding after the inner packet is not part of the new frame).
+ *   (padding after the inner packet is not part of the new frame). NULL,
+ *   leaving the frame untouched, when the outer families differ or are
+ *   unset, @p m is not an IP packet, or the result would exceed 65535 bytes
+ *   of outer IPv4.
  */
 uint8_t *lp_pkt_encap(uint8_t *frame, const struct lp_pkt_meta *m, const struct lp_ip *outer_src,
 		      const struct lp_ip *outer_dst, uint8_t ttl, uint32_t flow_hash);
@@ -298,10 +337,90 @@ int lp_pkt_build(uint8_t *buf, size_t cap, const struct lp_pkt_spec *s);
 
 /**
  * Build an Ethernet/IPv4 ARP frame (42 bytes, untagged). The Ethernet
- * destination is broadcast for a request and @p tha for a reply.
+ * destination is broadcast for a request and @p tha for a reply. @p tha may
+ * be NULL (zeros: the unknown target of a request).
  * @return frame length or -ENOSPC.
  */
 int lp_pkt_build_arp(uint8_t *buf, size_t cap, uint16_t op, const struct lp_mac *sha,
 		     const uint8_t spa[4], const struct lp_mac *tha, const uint8_t tpa[4]);
+
+/** What lp_pkt_build_icmp_error() puts around the quote; host byte order. */
+struct lp_icmp_err_spec {
+	struct lp_mac src_mac, dst_mac;
+	uint16_t vlan;		/**< 0: untagged, else the VLAN id */
+	struct lp_ip src;	/**< sender of the error; the destination is the quoted packet's source */
+	uint8_t type, code;	/**< ICMP (IPv4) or ICMPv6 (IPv6) error type and code */
+	/**
+	 * ICMP header bytes 4..7: the next-hop MTU for fragmentation needed
+	 * (IPv4, in the low 16 bits) and packet too big (IPv6); the pointer for
+	 * parameter problem (IPv6 as is, IPv4 shifted left by 24); else 0.
+	 */
+	uint32_t info;
+	uint8_t ttl;		/**< 0 → 64 */
+};
+
+/**
+ * Build an ICMP (IPv4) or ICMPv6 (IPv6) error about the IP packet of a
+ * parsed frame, quoting as much of it as fits in 576 bytes of IPv4 (RFC
+ * 1812 4.3.2.3) or 1280 bytes of IPv6 (RFC 4443 2.4). @p buf may be
+ * @p orig itself (the error is then built in place). Whether an error may be
+ * sent at all (never about an ICMP error, a non-first fragment, a multicast
+ * destination; rate limits) is the caller's decision.
+ * @return frame length, -ENOSPC, or -EINVAL when the families differ or
+ *   @p om is not an IP packet.
+ */
+int lp_pkt_build_icmp_error(uint8_t *buf, size_t cap, const struct lp_icmp_err_spec *s,
+			    const uint8_t *orig, const struct lp_pkt_meta *om);
+
+/** Neighbor advertisement flags (RFC 4861 4.4), as in the message's flags byte. */
+#define LP_ND_NA_ROUTER    0x80
+#define LP_ND_NA_SOLICITED 0x40
+#define LP_ND_NA_OVERRIDE  0x20
+
+/** What lp_pkt_build_ns() and lp_pkt_build_na() write. */
+struct lp_nd_spec {
+	struct lp_mac src_mac;	/**< Ethernet source and the link-layer address option */
+	struct lp_mac dst_mac;	/**< Ethernet destination for a unicast @p dst (multicast: derived) */
+	uint16_t vlan;		/**< 0: untagged, else the VLAN id */
+	uint8_t src[16];	/**< IPv6 source; :: only for an NS probing for duplicates */
+	/** IPv6 destination; :: means the target's solicited-node group (NS), all nodes (NA) */
+	uint8_t dst[16];
+	uint8_t target[16];	/**< the address being resolved or advertised */
+	uint8_t na_flags;	/**< NA: LP_ND_NA_* */
+};
+
+/**
+ * Build a neighbor solicitation (hop limit 255, source link-layer address
+ * option unless the source is ::).
+ * @return frame length, -ENOSPC or -EINVAL.
+ */
+int lp_pkt_build_ns(uint8_t *buf, size_t cap, const struct lp_nd_spec *s);
+
+/**
+ * Build a neighbor advertisement (hop limit 255, target link-layer address
+ * option). Unsolicited (dst ::) goes to all nodes and must not carry
+ * LP_ND_NA_SOLICITED.
+ * @return frame length, -ENOSPC or -EINVAL (source ::, solicited flag on an
+ *   unsolicited advertisement).
+ */
+int lp_pkt_build_na(uint8_t *buf, size_t cap, const struct lp_nd_spec *s);
+
+/** What a neighbor discovery message tells a neighbor cache. */
+struct lp_nd_info {
+	uint8_t target[16];	/**< NS, NA, redirect; zero for RS and RA */
+	/** source link-layer address option (RS, RA, NS) or target one (NA, redirect) */
+	struct lp_mac lladdr;
+	bool has_lladdr;
+	uint8_t na_flags;	/**< NA: LP_ND_NA_* */
+};
+
+/**
+ * Validate a frame lp_pkt_parse() classified LP_PKT_ND as RFC 4861 (6.1,
+ * 7.1, 8.1) asks of a receiver (hop limit 255, code 0, checksum, lengths,
+ * options, addresses) and extract what it says. Slow path: it verifies the
+ * checksum in full.
+ * @return 0, or -EINVAL when the message must be ignored.
+ */
+int lp_pkt_nd_parse(const uint8_t *frame, const struct lp_pkt_meta *m, struct lp_nd_info *nd);
 
 #endif /* LP_PKT_H */

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * In-place rewrites of parsed frames: NAT of address and port, TTL, IP-in-IP
+ * encapsulation. Checksums are updated incrementally (RFC 1624 eqn. 3), so
+ * the cost does not grow with the payload; test_pkt checks every result
+ * against a full recomputation.
+ */
+#include <netinet/in.h>
+
+#include "lp_pkt.h"
+#include "pkt_priv.h"
+
+enum nat_side { NAT_SRC = 0, NAT_DST = 1 };
+
+/* Source address at 12 (IPv4) or 8 (IPv6), destination right after; ports likewise. */
+static inline void
+nat(uint8_t *frame, const struct lp_pkt_meta *m, enum nat_side side, const uint8_t *addr,
+    uint16_t port)
+{
+	uint8_t *ip = frame + m->l3_off, *l4 = frame + m->l4_off, *a;
+	uint64_t delta;
+
+	/* ARP's meta has an IPv4 key too, but nothing of it is an IP header. */
+	if (unlikely(m->cls == LP_PKT_ARP))
+		return;
+	if (m->key.family == LP_AF_INET) {
+		a = ip + 12 + 4 * side;
+		delta = csum_delta(a, addr, 4);
+		memcpy(a, addr, 4);
+		store_raw16(ip + 10, csum_apply(load_raw16(ip + 10), delta));
+	} else if (m->key.family == LP_AF_INET6) {
+		a = ip + 8 + 16 * side;
+		delta = csum_delta(a, addr, 16);
+		memcpy(a, addr, 16);
+	} else {
+		return;
+	}
+
+	switch (m->cls) {
+	case LP_PKT_L4: {
+		bool udp = m->key.proto == IPPROTO_UDP;
+		uint8_t *p = l4 + 2 * side, *c = l4 + (udp ? 6 : 16);
+		uint16_t old = load_raw16(p), cksum = load_raw16(c);
+
+		store_raw16(p, port);
+		/*
+		 * Zero UDP checksum: none was computed (IPv4, RFC 768; IPv6
+		 * tunnels, RFC 6935); inventing one would be wrong.
+		 */
+		if (udp && cksum == 0)
+			break;
+		delta += (uint16_t)~old + (uint64_t)port;
+		cksum = csum_apply(cksum, delta);
+		if (udp && cksum == 0)
+			cksum = 0xffff;
+		store_raw16(c, cksum);
+		break;
+	}
+	case LP_PKT_ICMP:
+	case LP_PKT_ICMP_ERR:
+	case LP_PKT_ND:
+		/* ICMPv6 sums a pseudo header; ICMPv4 does not, and the identifier stays. */
+		if (m->key.family == LP_AF_INET6)
+			store_raw16(l4 + 2, csum_apply(load_raw16(l4 + 2), delta));
+		break;
+	default:
+		/* Non-first fragments and other protocols: the IP header is all there is. */
+		break;
+	}
+}
+
+void
+lp_pkt_dnat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port)
+{
+	nat(frame, m, NAT_DST, addr, port);
+}
+
+void
+lp_pkt_snat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port)
+{
+	nat(frame, m, NAT_SRC, addr, port);
+}
+
+bool
+lp_pkt_dec_ttl(uint8_t *frame, const struct lp_pkt_meta *m)
+{
+	uint8_t *ip = frame + m->l3_off;
+
+	if (unlikely(m->cls == LP_PKT_ARP))
+		return false;
+	if (m->key.family == LP_AF_INET) {
+		/* TTL shares a checksummed word with the protocol byte. */
+		uint8_t old[4] = { ip[8], ip[9], 0, 0 }, new[4];
+
+		if (ip[8] <= 1)
+			return false;
+		memcpy(new, old, 4);
+		new[0]--;
+		ip[8] = new[0];
+		store_raw16(ip + 10, csum_apply(load_raw16(ip + 10), csum_delta(old, new, 4)));
+		return true;
+	}
+	if (m->key.family == LP_AF_INET6) {
+		if (ip[7] <= 1)
+			return false;
+		ip[7]--;
+		return true;
+	}
+	return false;
+}
+
+uint8_t *
+lp_pkt_encap(uint8_t *frame, const struct lp_pkt_meta *m, const struct lp_ip *outer_src,
+	     const struct lp_ip *outer_dst, uint8_t ttl, uint32_t flow_hash)
+{
+	const uint8_t *in = frame + m->l3_off;
+	bool inner4 = m->key.family == LP_AF_INET, outer4 = outer_dst->family == LP_AF_INET;
+	uint8_t tos, proto, *start, *o;
+
+	if (outer_src->family != outer_dst->family || lp_ip_len(outer_dst) == 0 ||
+	    (m->key.family != LP_AF_INET && m->key.family != LP_AF_INET6) || m->cls == LP_PKT_ARP)
+		return NULL;
+	if (outer4 && m->l3_len > UINT16_MAX - IPV4_HLEN)
+		return NULL;
+	tos = inner4 ? in[1] : (uint8_t)(in[0] << 4 | in[1] >> 4);
+	proto = inner4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+	start = frame - LP_ENCAP_LEN(outer_dst->family);
+	/*
+	 * MAC addresses and the VLAN tag move (20 or 40 bytes forward, more
+	 * than their 16: no overlap); the ethertype becomes the outer family's.
+	 */
+	memcpy(start, frame, 12);
+	if (m->l3_off > ETH_HLEN)
+		memcpy(start + 12, frame + 12, VLAN_HLEN);
+	store_be16(start + m->l3_off - 2, outer4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6);
+	o = start + m->l3_off;
+	if (outer4) {
+		uint16_t w[5], id, frag;
+		uint64_t sum;
+
+		if (inner4) {
+			/*
+			 * RFC 2003: DF copied, so path MTU discovery keeps
+			 * working through the tunnel; the inner ID varies per
+			 * packet as an ID of a fragmentable datagram must.
+			 */
+			id = load_be16(in + 4);
+			frag = load_be16(in + 6) & IPV4_DF;
+		} else {
+			/* IPv6 is never fragmented on the path (RFC 8200 5): DF, any ID (RFC 6864). */
+			id = (uint16_t)flow_hash;
+			frag = IPV4_DF;
+		}
+		w[0] = (uint16_t)(0x4500 | tos);
+		w[1] = (uint16_t)(IPV4_HLEN + m->l3_len);
+		w[2] = id;
+		w[3] = frag;
+		w[4] = (uint16_t)(ttl << 8 | proto);
+		/*
+		 * The checksum from the values, not by reading back the bytes just
+		 * stored: narrow stores followed by wide loads defeat store forwarding.
+		 */
+		sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4] + load_be16(outer_src->a) +
+		      load_be16(outer_src->a + 2) + load_be16(outer_dst->a) + load_be16(outer_dst->a + 2);
+		for (int i = 0; i < 5; i++)
+			store_be16(o + 2 * i, w[i]);
+		store_be16(o + 10, (uint16_t)~csum_fold64(sum));
+		memcpy(o + 12, outer_src->a, 4);
+		memcpy(o + 16, outer_dst->a, 4);
+	} else {
+		/* The flow label gives the receiver's RSS per-flow entropy (RFC 6437). */
+		store_be32(o, 6u << 28 | (uint32_t)tos << 20 | (flow_hash & 0xfffff));
+		store_be16(o + 4, m->l3_len);
+		o[6] = proto;
+		o[7] = ttl;
+		memcpy(o + 8, outer_src->a, 16);
+		memcpy(o + 24, outer_dst->a, 16);
+	}
+	return start;
+}
