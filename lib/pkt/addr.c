@@ -129,17 +129,32 @@ lp_ip_cmp(const struct lp_ip *a, const struct lp_ip *b)
 	return memcmp(a->a, b->a, 16);
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly xx:xx:xx:xx:xx:xx in hex digits (sscanf's %x would also take
+ * signs and spaces). */
 int
 lp_mac_parse(const char *s, struct lp_mac *mac)
 {
-	unsigned int v[6];
-	char tail;
-
-	if (s == NULL || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-				&tail) != 6 || strlen(s) != 17)
+	if (s == NULL || strlen(s) != 17)
 		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac->b[i] = (uint8_t)v[i];
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac->b[i] = (uint8_t)(hi << 4 | lo);
+	}
 	return 0;
 }
 

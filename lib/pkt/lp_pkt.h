@@ -57,10 +57,11 @@ lp_ip_len(const struct lp_ip *ip)
 {
 	return ip->family == LP_AF_INET ? 4 : ip->family == LP_AF_INET6 ? 16 : 0;
 }
+/** Same family and same address bytes (bytes beyond the family's length are ignored). */
 static inline bool
 lp_ip_equal(const struct lp_ip *a, const struct lp_ip *b)
 {
-	return a->family == b->family && memcmp(a->a, b->a, 16) == 0;
+	return a->family == b->family && memcmp(a->a, b->a, lp_ip_len(a)) == 0;
 }
 
 /** Parse "02:00:00:00:01:0b". Returns 0 or -EINVAL. */

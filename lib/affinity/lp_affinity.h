@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Client affinity table (sessionAffinity: ClientIP).
+ *
+ * One table for all services, keyed by {service, masked client address}:
+ * RSS spreads one client's connections over every worker, and each of them
+ * must find the same binding. Readers are lock-free
+ * (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF); workers insert (the hash's
+ * multi-writer lock, taken only when a client is first seen); the control
+ * thread expires and deletes.
+ *
+ * A binding's target is one 64-bit word {serial, backend id + 1, backend
+ * generation} changed only by compare-and-swap, so two workers re-choosing
+ * a binding at once agree on one winner. The serial changes whenever a
+ * position is recycled; a worker still holding the old position (it looked
+ * the key up just before the delete) fails its CAS instead of binding a
+ * stranger. Positions are recycled only after an RCU grace period.
+ *
+ * last_seen is refreshed at most once a second per entry, so the shared
+ * cache line is written rarely even when many workers carry the client.
+ */
+#ifndef LP_AFFINITY_H
+#define LP_AFFINITY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_hash.h>
+
+struct rte_rcu_qsbr;
+
+/** Key: a service and a client address masked by the service's prefix. */
+struct lp_aff_key {
+	uint8_t addr[16];
+	uint16_t svc_id;
+	uint8_t family;
+	uint8_t pad;		/**< always 0 */
+};
+
+/** Why a binding was created, moved or removed (per-service counters). */
+#define LP_AFF_REASONS(X) \
+	X(NEW,        "new",        "binding created for a client seen the first time") \
+	X(EXPIRED,    "expired",    "binding removed after timeoutSeconds without traffic") \
+	X(DOWN,       "down",       "binding moved because its backend went down or was removed") \
+	X(DRAINED,    "drained",    "binding removed when its draining backend was removed") \
+	X(SPILLED,    "spilled",    "new binding sent past a backend over its bounded-load share") \
+	X(REBALANCED, "rebalanced", "idle binding moved to its new Maglev choice after scale-out") \
+	X(CLEARED,    "cleared",    "binding removed by `clear affinity`")
+
+enum lp_aff_reason {
+#define LP_AFF_ENUM(name, str, help) LP_AFF_##name,
+	LP_AFF_REASONS(LP_AFF_ENUM)
+#undef LP_AFF_ENUM
+	LP_AFF_REASON_MAX
+};
+
+const char *lp_aff_reason_name(enum lp_aff_reason r);
+const char *lp_aff_reason_help(enum lp_aff_reason r);
+
+/** One binding; a cache line of its own because several workers touch it. */
+struct lp_aff_entry {
+	_Atomic uint64_t target;	/**< serial:32 | (backend id + 1):16 | backend gen:16 */
+	_Atomic uint32_t last_seen;	/**< limpet seconds */
+	_Atomic uint32_t flows;		/**< live flows pinned to this binding */
+	_Atomic uint32_t created;	/**< limpet seconds */
+	_Atomic uint8_t used;		/**< key present (set by the inserter) */
+	uint8_t pad[3];
+	struct lp_aff_key key;		/**< copy for the control thread's scans */
+	uint8_t pad2[64 - 44];
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct lp_aff_entry) == 64, "one cache line per binding");
+
+static inline uint32_t
+lp_aff_serial(uint64_t t)
+{
+	return (uint32_t)(t >> 32);
+}
+
+/** True when the target names a backend. */
+static inline bool
+lp_aff_bound(uint64_t t)
+{
+	return ((t >> 16) & 0xffff) != 0;
+}
+
+static inline uint16_t
+lp_aff_be_id(uint64_t t)
+{
+	return (uint16_t)(((t >> 16) & 0xffff) - 1);
+}
+
+static inline uint16_t
+lp_aff_be_gen(uint64_t t)
+{
+	return (uint16_t)(t & 0xffff);
+}
+
+static inline uint64_t
+lp_aff_make(uint32_t serial, uint16_t id, uint16_t gen)
+{
+	return (uint64_t)serial << 32 | (uint64_t)(uint16_t)(id + 1) << 16 | gen;
+}
+
+struct lp_aff_table {
+	struct rte_hash *h;
+	struct lp_aff_entry *e;		/**< by position */
+	uint32_t n_pos;
+	uint32_t capacity;
+	/* control thread only */
+	struct rte_rcu_qsbr *qsbr;
+	uint32_t scan_cursor;
+	uint32_t n_dead, dead_cap;
+	struct lp_aff_dead *dead;	/**< deleted, waiting for a grace period */
+};
+
+/**
+ * Create the table for @p capacity bindings. @return it or NULL with
+ * rte_errno set.
+ */
+struct lp_aff_table *lp_aff_create(const char *name, uint32_t capacity, int socket,
+				   struct rte_rcu_qsbr *qsbr);
+void lp_aff_free(struct lp_aff_table *t);
+
+/** Build the key for a client of a service (address masked to @p prefix bits). */
+void lp_aff_key_make(struct lp_aff_key *k, uint16_t svc_id, uint8_t family, const uint8_t *addr,
+		     unsigned int prefix);
+
+static inline hash_sig_t
+lp_aff_sig(const struct lp_aff_table *t, const struct lp_aff_key *k)
+{
+	return rte_hash_hash(t->h, k);
+}
+
+/** Lock-free lookup: position or negative. */
+static inline int32_t
+lp_aff_lookup(const struct lp_aff_table *t, const struct lp_aff_key *k, hash_sig_t sig)
+{
+	return rte_hash_lookup_with_hash(t->h, k, sig);
+}
+
+/**
+ * Find or add the key (workers; takes the hash's writer lock on a miss).
+ * A new entry starts unbound with last_seen = created = @p now_s.
+ * @return position, or -ENOSPC when the table is full.
+ */
+int32_t lp_aff_insert(struct lp_aff_table *t, const struct lp_aff_key *k, hash_sig_t sig, uint32_t now_s);
+
+/** Refresh last_seen at most once a second. */
+static inline void
+lp_aff_touch(struct lp_aff_entry *e, uint32_t now_s)
+{
+	if (atomic_load_explicit(&e->last_seen, memory_order_relaxed) != now_s)
+		atomic_store_explicit(&e->last_seen, now_s, memory_order_relaxed);
+}
+
+/** Read the target. */
+static inline uint64_t
+lp_aff_target(struct lp_aff_entry *e)
+{
+	return atomic_load_explicit(&e->target, memory_order_acquire);
+}
+
+/**
+ * Replace target @p expected by backend (id, gen) keeping the serial.
+ * @return true when this caller's CAS won; else @p expected holds the current target.
+ */
+static inline bool
+lp_aff_set(struct lp_aff_entry *e, uint64_t *expected, uint16_t id, uint16_t gen)
+{
+	uint64_t next = lp_aff_make(lp_aff_serial(*expected), id, gen);
+
+	return atomic_compare_exchange_strong_explicit(&e->target, expected, next, memory_order_acq_rel,
+						       memory_order_acquire);
+}
+
+/**
+ * Control thread: delete the binding at @p pos. The position is reset and
+ * recycled by lp_aff_reclaim() after a grace period.
+ * @return 0, or -ENOENT when not in use.
+ */
+int lp_aff_delete(struct lp_aff_table *t, uint32_t pos);
+
+/** Control thread: recycle deleted positions past their grace period (non-blocking). */
+unsigned int lp_aff_reclaim(struct lp_aff_table *t, bool wait);
+
+/** Bindings in the table (including ones waiting to be recycled). */
+uint32_t lp_aff_count(const struct lp_aff_table *t);
+
+#endif /* LP_AFFINITY_H */

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Active health checks over the data ports, and the passive signal. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "ctl_priv.h"
+#include "lp_health.h"
+#include "lp_log.h"
+
+enum { HC_IDLE = 0, HC_SYN_SENT, HC_REQ_SENT };
+
+static uint16_t
+probe_port(const struct msvc *s, const struct mbe *b)
+{
+	return s->cfg.health.port ? s->cfg.health.port : b->cfg.port;
+}
+
+/* Build and send one TCP segment of a probe conversation. */
+static void
+probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags, uint32_t seq, uint32_t ack,
+	   const char *payload)
+{
+	struct lp_pkt_spec sp = { 0 };
+	struct rte_mbuf *m;
+	const struct lp_cfg_port *cp;
+	struct lp_mac mac;
+	int len;
+
+	if (b->nbr == LP_NBR_NONE)
+		return;
+	if (!lp_nbr_mac(c->dp.nbr, b->nbr, &mac)) {
+		lp_nbr_want(c->dp.nbr, b->nbr);
+		return;	/* unresolved: the probe times out, as it should */
+	}
+	cp = &c->cfg->ports[b->tx_port];
+	for (uint32_t i = 0; i < cp->n_addrs && sp.src.family == 0; i++)
+		if (cp->addr[i].family == b->cfg.addr.family)
+			sp.src = cp->addr[i];
+	if (sp.src.family == 0)
+		return;	/* no own address of that family to probe from */
+	m = rte_pktmbuf_alloc(c->pool);
+	if (m == NULL)
+		return;
+	sp.src_mac = c->dp.port[b->tx_port].mac;
+	sp.dst_mac = mac;
+	sp.dst = b->cfg.addr;
+	sp.proto = IPPROTO_TCP;
+	sp.sport = (uint16_t)(LP_HEALTH_SPORT_BASE + b->gslot);
+	sp.dport = probe_port(s, b);
+	sp.tcp_flags = flags;
+	sp.seq = seq;
+	sp.ack = ack;
+	sp.window = 65535;
+	sp.df = true;
+	sp.payload = payload;
+	sp.payload_len = payload ? (uint16_t)strlen(payload) : 0;
+	len = lp_pkt_build(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m), &sp);
+	if (len <= 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	ctl_send(c, b->tx_port, m);
+}
+
+static void
+verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *why, uint64_t now)
+{
+	const struct lp_cfg_health *h = &s->cfg.health;
+	char a[LP_IP_STRLEN];
+	struct lp_ip addr = b->cfg.addr;
+	uint16_t port = b->cfg.port;
+
+	b->hc_state = HC_IDLE;
+	b->hc_next = now + (uint64_t)h->interval_ms * c->dp.hz / 1000;
+	snprintf(b->hc_last, sizeof(b->hc_last), "%s", why);
+	if (ok) {
+		b->hc_fail = 0;
+		if (++b->hc_ok >= h->rise && !b->healthy) {
+			LP_LOG(NOTICE, health, "service '%s': backend %s:%u up (%u checks passed)\n", s->cfg.name,
+			       lp_ip_format(&addr, a, sizeof(a)), port, b->hc_ok);
+			lp_ctl_backend_set_health(c, s->cfg.name, &addr, port, true, NULL);
+		}
+	} else {
+		b->hc_ok = 0;
+		if (++b->hc_fail >= h->fall && b->healthy) {
+			LP_LOG(NOTICE, health, "service '%s': backend %s:%u down (%u checks failed, last: %s)\n",
+			       s->cfg.name, lp_ip_format(&addr, a, sizeof(a)), port, b->hc_fail, why);
+			lp_ctl_backend_set_health(c, s->cfg.name, &addr, port, false, NULL);
+		}
+	}
+}
+
+static void
+probe_start(struct lp_ctl *c, struct msvc *s, struct mbe *b, uint64_t now)
+{
+	b->hc_isn = (uint32_t)rte_rand();
+	b->hc_sent = now;
+	b->hc_state = HC_SYN_SENT;
+	probe_send(c, s, b, LP_TCP_SYN, b->hc_isn, 0, NULL);
+}
+
+/* Passive: client handshakes to this backend failed since the last tick
+ * and none completed. */
+static bool
+passive_failed(struct lp_ctl *c, struct mbe *b)
+{
+	uint64_t est = 0, fail = 0;
+	bool bad;
+
+	for (uint32_t w = 0; w < c->dp.n_workers; w++) {
+		est += c->worker_stats[w]->be[b->gslot].est;
+		fail += c->worker_stats[w]->be[b->gslot].syn_fail;
+	}
+	bad = fail > b->hc_synfail && est == b->hc_est;
+	b->hc_est = est;
+	b->hc_synfail = fail;
+	return bad;
+}
+
+void
+lp_health_tick(struct lp_ctl *c, uint64_t now)
+{
+	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++) {
+		struct msvc *s = c->svc[i];
+		uint64_t timeout;
+
+		if (s == NULL || s->cfg.health.type == LP_HEALTH_NONE)
+			continue;
+		timeout = (uint64_t)s->cfg.health.timeout_ms * c->dp.hz / 1000;
+		for (uint32_t k = 0; k < s->n_be; k++) {
+			struct mbe *b = &s->be[k];
+
+			if (b->hc_state != HC_IDLE && now - b->hc_sent > timeout) {
+				if (b->hc_state == HC_SYN_SENT)
+					verdict(c, s, b, false, "timeout", now);
+				else
+					verdict(c, s, b, false, "no http response", now);
+				/* The connection may be half open: reset it. */
+				probe_send(c, s, b, LP_TCP_RST, b->hc_isn + 1, 0, NULL);
+				/* The verdict may have republished and moved be[]. */
+				break;
+			}
+			if (b->hc_state == HC_IDLE && now >= b->hc_next) {
+				if (b->healthy && passive_failed(c, b)) {
+					verdict(c, s, b, false, "client handshakes failing", now);
+					break;
+				}
+				probe_start(c, s, b, now);
+			}
+		}
+	}
+}
+
+int
+lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *meta, uint64_t now)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t sport = (uint16_t)((meta->key.dport >> 8) | (meta->key.dport << 8));
+	uint16_t peer = (uint16_t)((meta->key.sport >> 8) | (meta->key.sport << 8));
+	uint32_t gslot, seq, ack;
+	struct msvc *s = NULL;
+	struct mbe *b = NULL;
+
+	if (meta->key.proto != IPPROTO_TCP || meta->l4_off == 0 || sport < LP_HEALTH_SPORT_BASE ||
+	    sport >= LP_HEALTH_SPORT_BASE + LP_STATS_BE_SLOTS)
+		return -ENOENT;
+	gslot = sport - LP_HEALTH_SPORT_BASE;
+	for (uint32_t i = 0; i < LP_MAX_SERVICES && b == NULL; i++) {
+		s = c->svc[i];
+		for (uint32_t k = 0; s != NULL && k < s->n_be; k++)
+			if (s->be[k].gslot == gslot) {
+				b = &s->be[k];
+				break;
+			}
+	}
+	if (b == NULL || b->hc_state == HC_IDLE || peer != probe_port(s, b) ||
+	    memcmp(meta->key.src, b->cfg.addr.a, 16) != 0)
+		return -ENOENT;
+	seq = (uint32_t)f[meta->l4_off + 4] << 24 | (uint32_t)f[meta->l4_off + 5] << 16 |
+	      (uint32_t)f[meta->l4_off + 6] << 8 | f[meta->l4_off + 7];
+	ack = (uint32_t)f[meta->l4_off + 8] << 24 | (uint32_t)f[meta->l4_off + 9] << 16 |
+	      (uint32_t)f[meta->l4_off + 10] << 8 | f[meta->l4_off + 11];
+	if (meta->tcp_flags & LP_TCP_RST) {
+		verdict(c, s, b, false, "connection refused", now);
+	} else if (b->hc_state == HC_SYN_SENT && (meta->tcp_flags & (LP_TCP_SYN | LP_TCP_ACK)) ==
+								(LP_TCP_SYN | LP_TCP_ACK) &&
+		   ack == b->hc_isn + 1) {
+		if (s->cfg.health.type == LP_HEALTH_TCP) {
+			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
+			verdict(c, s, b, true, "tcp ok", now);
+		} else {
+			char req[LP_PATH_MAX + 128], a[LP_IP_STRLEN];
+
+			snprintf(req, sizeof(req),
+				 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: limpet-health\r\nConnection: close\r\n\r\n",
+				 s->cfg.health.path, lp_ip_format(&b->cfg.addr, a, sizeof(a)));
+			probe_send(c, s, b, LP_TCP_ACK | LP_TCP_PSH, ack, seq + 1, req);
+			b->hc_state = HC_REQ_SENT;
+		}
+	} else if (b->hc_state == HC_REQ_SENT) {
+		uint32_t doff = (uint32_t)(f[meta->l4_off + 12] >> 4) * 4;
+		uint32_t l4len = meta->l3_len - (meta->l4_off - meta->l3_off);
+		const char *data = (const char *)f + meta->l4_off + doff;
+		uint32_t dlen = l4len > doff ? l4len - doff : 0;
+
+		if (dlen >= 12 && memcmp(data, "HTTP/1.", 7) == 0) {
+			int code = (data[9] - '0') * 100 + (data[10] - '0') * 10 + (data[11] - '0');
+			char why[32];
+
+			snprintf(why, sizeof(why), "http %d", code);
+			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
+			verdict(c, s, b, code >= 200 && code < 400, why, now);
+		} else if (dlen > 0) {
+			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
+			verdict(c, s, b, false, "not an http response", now);
+		}
+		/* A bare ACK of our request: keep waiting for the data. */
+	}
+	rte_pktmbuf_free(m);
+	return 0;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The control thread: owns the model (services, backends, their states),
+ * sets up ports and workers, publishes snapshots, and does everything that
+ * is not per packet: affinity expiry, drain completion, slow start, the
+ * slow path (ARP/ND, ICMP echo), neighbor resolution, health checks.
+ *
+ * Every change, from the CLI, a reload or a health check, goes through
+ * the same path: update the model, build a new snapshot, publish it with
+ * one release store, retire the old one after a grace period. Workers
+ * never stop and never drop a packet because of a change.
+ *
+ * Not thread safe: one control thread calls all of this.
+ */
+#ifndef LP_CTL_H
+#define LP_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lp_config.h"
+#include "lp_stats.h"
+#include "lp_worker.h"
+
+struct lp_ctl;
+
+/** Options that are not part of the YAML config. */
+struct lp_ctl_opts {
+	uint32_t max_workers;	/**< 0: one worker per EAL worker lcore */
+	uint32_t ring_size;	/**< rx/tx descriptors per queue, 0: 1024 */
+};
+
+/**
+ * Set up everything from a validated config: mbuf pool, ports (matched to
+ * DPDK ports by device name), RSS, queues, tables, workers (not started),
+ * and the initial snapshots. EAL must be initialised.
+ * @return the control state, or NULL with one line per problem in @p diag.
+ */
+struct lp_ctl *lp_ctl_create(const struct lp_config *cfg, const struct lp_ctl_opts *opts,
+			     struct lp_diag *diag);
+
+/** Launch the workers on the EAL worker lcores. 0 or -errno. */
+int lp_ctl_start(struct lp_ctl *c);
+
+/** Stop the workers and wait for them; transmit what they buffered. */
+void lp_ctl_stop(struct lp_ctl *c);
+
+/** Stop, stop the ports, free everything. */
+void lp_ctl_destroy(struct lp_ctl *c);
+
+/**
+ * One pass of control work at TSC @p now: slow-path packets, deferred
+ * frees, affinity expiry and rebalancing, drain completion, slow-start
+ * ramps, neighbor resolution, health checks. Never blocks for long; call
+ * it every millisecond or so.
+ */
+void lp_ctl_poll(struct lp_ctl *c, uint64_t now);
+
+/** The shared data-path state (workers, tables, ports). */
+struct lp_dp *lp_ctl_dp(struct lp_ctl *c);
+
+/** The running configuration, rendered from the model (for `show config`, `save config`). */
+const struct lp_config *lp_ctl_config(struct lp_ctl *c);
+
+/**
+ * Reload: validate @p next fully, diff it against the running model and
+ * apply only the differences (a backend present before and after keeps its
+ * id, flows and bindings). Changes that need a restart (ports, table
+ * capacities) are refused with a message. On error nothing changes.
+ * @return 0 or -EINVAL with messages in @p diag; notes (what changed) are
+ *   appended to @p diag too when @p verbose.
+ */
+int lp_ctl_apply(struct lp_ctl *c, const struct lp_config *next, struct lp_diag *diag);
+
+/* ---- model operations (CLI). Each returns 0 or -errno and, on error,
+ * one message in @p err naming the bad input; state is then untouched. */
+
+int lp_ctl_service_add(struct lp_ctl *c, const struct lp_cfg_service *svc, struct lp_diag *err);
+int lp_ctl_service_del(struct lp_ctl *c, const char *name, struct lp_diag *err);
+int lp_ctl_backend_add(struct lp_ctl *c, const char *svc, const struct lp_cfg_backend *be,
+		       struct lp_diag *err);
+/** Remove a backend; drains first when the service has drainTimeoutSeconds > 0 and it holds bindings/flows. */
+int lp_ctl_backend_del(struct lp_ctl *c, const char *svc, const struct lp_ip *addr, uint16_t port,
+		       struct lp_diag *err);
+int lp_ctl_backend_set_weight(struct lp_ctl *c, const char *svc, const struct lp_ip *addr, uint16_t port,
+			      uint32_t weight, struct lp_diag *err);
+/** Administrative state: up, draining or down. */
+int lp_ctl_backend_set_state(struct lp_ctl *c, const char *svc, const struct lp_ip *addr, uint16_t port,
+			     enum lp_backend_state state, struct lp_diag *err);
+/** Health-check verdict (independent of the administrative state). */
+int lp_ctl_backend_set_health(struct lp_ctl *c, const char *svc, const struct lp_ip *addr, uint16_t port,
+			      bool healthy, struct lp_diag *err);
+int lp_ctl_service_set_affinity(struct lp_ctl *c, const char *svc, int64_t timeout_s, int prefix,
+				struct lp_diag *err);
+/** Remove bindings of a service (all, or the one of @p client). @return how many. */
+int lp_ctl_affinity_clear(struct lp_ctl *c, const char *svc, const struct lp_ip *client, struct lp_diag *err);
+/** Zero every counter. */
+void lp_ctl_stats_clear(struct lp_ctl *c);
+
+/* ---- views (CLI, telemetry, Prometheus) ---- */
+
+/** Sum of all workers' and the control thread's counters. */
+void lp_ctl_stats(struct lp_ctl *c, struct lp_stats *out);
+/** One worker's counters (NULL when out of range). */
+const struct lp_stats *lp_ctl_worker_stats(struct lp_ctl *c, uint32_t worker);
+
+/** A backend as `show backends` reports it. */
+struct lp_backend_view {
+	struct lp_ip addr;
+	uint16_t port;
+	uint16_t id;
+	uint32_t weight;		/**< configured */
+	uint32_t eff_weight;		/**< after slow start; 0 when not eligible */
+	uint8_t admin;			/**< enum lp_backend_state */
+	uint8_t state;			/**< enum lp_be_state as workers see it */
+	bool healthy;
+	bool removing;			/**< deleted, draining until it holds nothing */
+	bool slow_start;		/**< ramping up */
+	uint32_t active;		/**< bindings (affinity) or flows */
+	uint32_t bindings;		/**< affinity bindings counted by the last scan */
+	uint64_t pkts, bytes, flows;	/**< counters */
+	uint32_t gslot;
+};
+
+/** A service as `show services` reports it. */
+struct lp_service_view {
+	const struct lp_cfg_service *cfg; /**< its configuration (backends excluded) */
+	uint16_t id;
+	uint32_t n_backends;
+	uint32_t n_up;
+	uint64_t pkts, bytes, flows, replies;
+	uint64_t aff[LP_AFF_REASON_MAX];
+	uint32_t bindings;
+};
+
+/** Number of services; their views by index 0..n-1 (ordered by name). */
+uint32_t lp_ctl_service_count(struct lp_ctl *c);
+int lp_ctl_service_view(struct lp_ctl *c, uint32_t i, struct lp_service_view *v);
+int lp_ctl_service_view_by_name(struct lp_ctl *c, const char *name, struct lp_service_view *v);
+/** Backends of a service, sorted by address:port; returns the count (up to @p max). */
+int lp_ctl_backend_views(struct lp_ctl *c, const char *svc, struct lp_backend_view *out, uint32_t max);
+
+/** One binding as `show affinity` reports it. */
+struct lp_binding_view {
+	struct lp_ip client;		/**< masked client address */
+	struct lp_ip backend;
+	uint16_t backend_port;
+	bool bound;
+	uint32_t age_s;			/**< since created */
+	uint32_t idle_s;		/**< since the client's last packet */
+	int64_t left_s;			/**< until it expires */
+	uint32_t flows;			/**< live flows pinned to it */
+};
+
+/**
+ * Bindings of a service (or the one of @p client, masked by the service's
+ * prefix); calls @p fn for each until it returns non-zero.
+ * @return bindings visited, or -ENOENT for an unknown service.
+ */
+int lp_ctl_affinity_walk(struct lp_ctl *c, const char *svc, const struct lp_ip *client,
+			 int (*fn)(void *ctx, const struct lp_binding_view *b), void *ctx);
+
+/** One flow as `show flows` reports it. */
+struct lp_flow_view {
+	struct lp_flow_key key;
+	uint32_t worker;
+	const char *svc;
+	struct lp_ip backend;
+	uint16_t backend_port;
+	uint8_t state;			/**< enum lp_flow_state */
+	uint32_t idle_ms;
+};
+
+/**
+ * Up to @p max flows (of service @p svc, or all when NULL), gathered by
+ * each worker on its own thread. @return flows copied.
+ */
+int lp_ctl_flows(struct lp_ctl *c, const char *svc, struct lp_flow_view *out, uint32_t max);
+
+/** Flows in all shards. */
+uint64_t lp_ctl_flow_count(struct lp_ctl *c);
+
+/** Seconds limpet's affinity clock reads at @p now. */
+uint32_t lp_ctl_seconds(struct lp_ctl *c, uint64_t now);
+
+/**
+ * Publish-to-visible latency of the last model change: TSC cycles from
+ * the release store until every worker had passed a quiescent state.
+ */
+uint64_t lp_ctl_last_change_cycles(struct lp_ctl *c);
+
+/** Gratuitous ARP / unsolicited NA for own addresses and VIPs on every port. */
+void lp_ctl_announce(struct lp_ctl *c);
+
+/** Print the one-screen counter summary (replay mode prints it at exit). */
+void lp_ctl_print_summary(struct lp_ctl *c, FILE *out);
+
+#endif /* LP_CTL_H */

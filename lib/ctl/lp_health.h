@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Health checks, run by the control thread over the data ports: probes
+ * leave and return through DPDK exactly as client traffic does, so a check
+ * tests the path the traffic takes (an appliance's kernel often has no
+ * route to the backends at all).
+ *
+ * tcp: SYN → SYN-ACK is healthy, RST or silence is not; limpet then resets
+ * the half-open connection. http: after the handshake limpet sends one GET
+ * and reads the status line of the first data segment (2xx/3xx healthy).
+ * `rise` consecutive successes mark a backend up (with slow start), `fall`
+ * consecutive failures mark it down. Passive signal: connections of
+ * clients to a backend that never complete their handshake (answered with
+ * RST or not at all) count as failures too.
+ */
+#ifndef LP_HEALTH_H
+#define LP_HEALTH_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "lp_pkt.h"
+
+struct lp_ctl;
+
+/** Source ports of probes: LP_HEALTH_SPORT_BASE + the backend's counter slot. */
+#define LP_HEALTH_SPORT_BASE 40000u
+
+/**
+ * A packet addressed to limpet itself: consume it when it answers a probe.
+ * @return 0 when consumed (the mbuf is freed), -ENOENT when it is not a
+ *   probe reply (the caller still owns it).
+ */
+int lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *meta, uint64_t now);
+
+/** Send due probes, time out unanswered ones, apply passive signals. */
+void lp_health_tick(struct lp_ctl *c, uint64_t now);
+
+#endif /* LP_HEALTH_H */

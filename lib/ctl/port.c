@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* DPDK port setup: queues per worker, symmetric RSS where the device has it. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include "lp_log.h"
+
+#include "ctl_priv.h"
+
+/* A Toeplitz key made of one repeated 16-bit pattern hashes (a, b) and
+ * (b, a) alike, so both directions of a connection land on one queue. */
+static const uint8_t symmetric_rss_key[52] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
+	0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
+	0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+static int
+port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
+{
+	const struct lp_cfg_port *cp = &c->cfg->ports[idx];
+	struct lp_dp_port *p = &c->dp.port[idx];
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	uint16_t pid, nrx, ntx, nb_rxd, nb_txd;
+	struct rte_ether_addr ea;
+	int ret;
+
+	if (rte_eth_dev_get_port_by_name(cp->device, &pid) != 0) {
+		ctl_err(d, "%s:%u:%u: port '%s': no DPDK device '%s' (give it to EAL with --vdev or -a)",
+			c->cfg->path, cp->pos.line, cp->pos.col, cp->name, cp->device);
+		return -ENODEV;
+	}
+	ret = rte_eth_dev_info_get(pid, &info);
+	if (ret != 0) {
+		ctl_err(d, "port '%s': cannot query device '%s': %s", cp->name, cp->device, strerror(-ret));
+		return ret;
+	}
+	nrx = (uint16_t)RTE_MIN(c->dp.n_workers, info.max_rx_queues);
+	ntx = (uint16_t)RTE_MIN(c->dp.n_workers, info.max_tx_queues);
+	if (nrx == 0 || ntx == 0) {
+		ctl_err(d, "port '%s': device '%s' has no queues", cp->name, cp->device);
+		return -EINVAL;
+	}
+	memset(&conf, 0, sizeof(conf));
+	if (nrx > 1 && (info.flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)symmetric_rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len =
+			info.hash_key_size > 0 && info.hash_key_size <= sizeof(symmetric_rss_key)
+				? info.hash_key_size : 40;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+	}
+	/* Without RSS (ring, pcap, af_packet) the device decides which queue a
+	 * packet arrives on; limpet still polls every queue it got. */
+	ret = rte_eth_dev_configure(pid, nrx, ntx, &conf);
+	if (ret != 0) {
+		ctl_err(d, "port '%s': configure %u rx / %u tx queues: %s", cp->name, nrx, ntx, strerror(-ret));
+		return ret;
+	}
+	nb_rxd = nb_txd = (uint16_t)(c->opts.ring_size ? c->opts.ring_size : 1024);
+	rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nb_rxd, &nb_txd);
+	for (uint16_t q = 0; q < nrx; q++) {
+		ret = rte_eth_rx_queue_setup(pid, q, nb_rxd, rte_eth_dev_socket_id(pid), NULL, c->pool);
+		if (ret != 0) {
+			ctl_err(d, "port '%s': rx queue %u: %s", cp->name, q, strerror(-ret));
+			return ret;
+		}
+	}
+	for (uint16_t q = 0; q < ntx; q++) {
+		ret = rte_eth_tx_queue_setup(pid, q, nb_txd, rte_eth_dev_socket_id(pid), NULL);
+		if (ret != 0) {
+			ctl_err(d, "port '%s': tx queue %u: %s", cp->name, q, strerror(-ret));
+			return ret;
+		}
+	}
+	if (cp->has_mac) {
+		memcpy(ea.addr_bytes, cp->mac.b, 6);
+		ret = rte_eth_dev_default_mac_addr_set(pid, &ea);
+		if (ret != 0)
+			LP_LOG(WARNING, ctl, "port '%s': cannot set MAC: %s; using the device's\n", cp->name,
+				strerror(-ret));
+	}
+	/* Virtual devices often cannot change their MTU; limpet enforces the
+	 * configured one itself where it matters (tunnel headers). */
+	rte_eth_dev_set_mtu(pid, cp->mtu);
+	ret = rte_eth_dev_start(pid);
+	if (ret != 0) {
+		ctl_err(d, "port '%s': start: %s", cp->name, strerror(-ret));
+		return ret;
+	}
+	/* IPv6 neighbor discovery arrives on solicited-node multicast groups. */
+	rte_eth_allmulticast_enable(pid);
+	rte_eth_macaddr_get(pid, &ea);
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", cp->name);
+	p->port_id = pid;
+	p->n_rxq = nrx;
+	p->n_txq = ntx;
+	p->mtu = cp->mtu;
+	memcpy(p->mac.b, ea.addr_bytes, 6);
+	p->tx_shared = ntx < c->dp.n_workers;
+	for (uint32_t q = 0; q < LP_MAX_WORKERS; q++)
+		rte_spinlock_init(&p->txq_lock[q]);
+	for (uint32_t w = 0; w < c->dp.n_workers; w++) {
+		struct lp_worker *wk = c->dp.worker[w];
+
+		if (w < nrx) {
+			wk->rxq[wk->n_rxq].port_index = (uint16_t)idx;
+			wk->rxq[wk->n_rxq].port_id = pid;
+			wk->rxq[wk->n_rxq].queue = (uint16_t)w;
+			wk->n_rxq++;
+		}
+		wk->txq[idx] = (uint16_t)(w % ntx);
+	}
+	if (p->tx_shared)
+		LP_LOG(NOTICE, ctl,
+			"port '%s': %u tx queues for %u workers: workers share queues under a lock\n", cp->name,
+			ntx, c->dp.n_workers);
+	return 0;
+}
+
+int
+ctl_ports_setup(struct lp_ctl *c, struct lp_diag *d)
+{
+	int ret;
+
+	for (uint32_t i = 0; i < c->cfg->n_ports; i++) {
+		ret = port_setup(c, i, d);
+		if (ret != 0)
+			return ret;
+		c->dp.n_ports = i + 1;
+	}
+	return 0;
+}
+
+void
+ctl_ports_close(struct lp_ctl *c)
+{
+	/* Closing flushes what some drivers buffer (net_pcap's output file). */
+	for (uint32_t i = 0; i < c->dp.n_ports; i++) {
+		rte_eth_dev_stop(c->dp.port[i].port_id);
+		rte_eth_dev_close(c->dp.port[i].port_id);
+	}
+	c->dp.n_ports = 0;
+}

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Read-only views of the model and counters for the CLI and exporters. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+
+#include "ctl_priv.h"
+
+void
+lp_ctl_stats(struct lp_ctl *c, struct lp_stats *out)
+{
+	struct lp_stats *blocks[LP_MAX_WORKERS + 1];
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < c->dp.n_workers; i++)
+		blocks[n++] = c->worker_stats[i];
+	blocks[n++] = c->stats;
+	lp_stats_sum(out, blocks, n);
+}
+
+const struct lp_stats *
+lp_ctl_worker_stats(struct lp_ctl *c, uint32_t worker)
+{
+	return worker < c->dp.n_workers ? c->worker_stats[worker] : NULL;
+}
+
+static void
+zero_stats(struct lp_worker *w, void *arg)
+{
+	(void)arg;
+	memset(w->stats, 0, sizeof(*w->stats));
+}
+
+void
+lp_ctl_stats_clear(struct lp_ctl *c)
+{
+	/* Each block is zeroed by its own writer, so no increment is lost
+	 * half-way through a clear. */
+	for (uint32_t i = 0; i < c->dp.n_workers; i++)
+		lp_worker_call(c->dp.worker[i], zero_stats, NULL, 1000);
+	memset(c->stats, 0, sizeof(*c->stats));
+}
+
+uint64_t
+lp_ctl_flow_count(struct lp_ctl *c)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < c->dp.n_workers; i++)
+		n += lp_flow_count(c->dp.worker[i]->flows);
+	return n;
+}
+
+static int
+svc_name_cmp(const void *a, const void *b)
+{
+	const struct msvc *x = *(const struct msvc *const *)a, *y = *(const struct msvc *const *)b;
+
+	return strcmp(x->cfg.name, y->cfg.name);
+}
+
+static uint32_t
+sorted_services(struct lp_ctl *c, struct msvc **out)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++)
+		if (c->svc[i] != NULL)
+			out[n++] = c->svc[i];
+	qsort(out, n, sizeof(*out), svc_name_cmp);
+	return n;
+}
+
+uint32_t
+lp_ctl_service_count(struct lp_ctl *c)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++)
+		n += c->svc[i] != NULL;
+	return n;
+}
+
+static void
+fill_service_view(struct lp_ctl *c, const struct msvc *s, struct lp_service_view *v)
+{
+	struct lp_stats *blocks[LP_MAX_WORKERS + 1];
+	unsigned int nb = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->cfg = &s->cfg;
+	v->id = s->id;
+	v->n_backends = s->n_be;
+	for (uint32_t i = 0; i < s->n_be; i++) {
+		v->n_up += ctl_be_state(s, &s->be[i]) == LP_BE_UP;
+		v->bindings += s->be[i].bindings;
+	}
+	for (uint32_t i = 0; i < c->dp.n_workers; i++)
+		blocks[nb++] = c->worker_stats[i];
+	blocks[nb++] = c->stats;
+	for (unsigned int b = 0; b < nb; b++) {
+		const volatile struct lp_svc_stats *ss = &blocks[b]->svc[s->id];
+
+		v->pkts += ss->pkts;
+		v->bytes += ss->bytes;
+		v->flows += ss->flows;
+		v->replies += ss->replies;
+		for (unsigned int r = 0; r < LP_AFF_REASON_MAX; r++)
+			v->aff[r] += ss->aff[r];
+	}
+}
+
+int
+lp_ctl_service_view(struct lp_ctl *c, uint32_t i, struct lp_service_view *v)
+{
+	struct msvc *list[LP_MAX_SERVICES];
+	uint32_t n = sorted_services(c, list);
+
+	if (i >= n)
+		return -ENOENT;
+	fill_service_view(c, list[i], v);
+	return 0;
+}
+
+int
+lp_ctl_service_view_by_name(struct lp_ctl *c, const char *name, struct lp_service_view *v)
+{
+	struct msvc *s = ctl_svc_find(c, name);
+
+	if (s == NULL)
+		return -ENOENT;
+	fill_service_view(c, s, v);
+	return 0;
+}
+
+int
+lp_ctl_backend_views(struct lp_ctl *c, const char *svc, struct lp_backend_view *out, uint32_t max)
+{
+	struct msvc *s = ctl_svc_find(c, svc);
+	uint64_t now = rte_rdtsc();
+	uint32_t n = 0;
+
+	if (s == NULL)
+		return -ENOENT;
+	for (uint32_t i = 0; i < s->n_be && n < max; i++) {
+		const struct mbe *b = &s->be[i];
+		struct lp_backend_view *v = &out[n++];
+		uint8_t st = ctl_be_state(s, b);
+
+		memset(v, 0, sizeof(*v));
+		v->addr = b->cfg.addr;
+		v->port = b->cfg.port;
+		v->id = b->id;
+		v->weight = b->cfg.weight;
+		v->eff_weight = st == LP_BE_UP ? ctl_be_weight(c, s, b, now) : 0;
+		v->admin = b->cfg.state;
+		v->state = st;
+		v->healthy = b->healthy;
+		v->removing = b->removing;
+		v->slow_start = st == LP_BE_UP && v->eff_weight != b->cfg.weight;
+		v->active = atomic_load(&s->load->active[b->id]);
+		v->bindings = b->bindings;
+		v->gslot = b->gslot;
+		for (uint32_t w = 0; w < c->dp.n_workers; w++) {
+			const volatile struct lp_be_stats *bs = &c->worker_stats[w]->be[b->gslot];
+
+			v->pkts += bs->pkts;
+			v->bytes += bs->bytes;
+			v->flows += bs->flows;
+		}
+	}
+	return (int)n;
+}
+
+int
+lp_ctl_affinity_walk(struct lp_ctl *c, const char *svc, const struct lp_ip *client,
+		     int (*fn)(void *ctx, const struct lp_binding_view *b), void *ctx)
+{
+	struct msvc *s = ctl_svc_find(c, svc);
+	struct lp_aff_table *t = c->dp.aff;
+	uint32_t now_s = lp_dp_seconds(&c->dp, rte_rdtsc());
+	struct lp_aff_key only;
+	int n = 0;
+
+	if (s == NULL)
+		return -ENOENT;
+	if (client != NULL)
+		lp_aff_key_make(&only, s->id, client->family, client->a,
+				client->family == LP_AF_INET ? s->cfg.prefix_v4 : s->cfg.prefix_v6);
+	for (uint32_t pos = 0; pos < t->n_pos; pos++) {
+		struct lp_aff_entry *e = &t->e[pos];
+		struct lp_binding_view v;
+		uint64_t tg;
+		uint32_t seen, created;
+
+		if (!atomic_load_explicit(&e->used, memory_order_acquire) || e->key.svc_id != s->id)
+			continue;
+		if (client != NULL && memcmp(&e->key, &only, sizeof(only)) != 0)
+			continue;
+		memset(&v, 0, sizeof(v));
+		v.client.family = e->key.family;
+		memcpy(v.client.a, e->key.addr, 16);
+		tg = lp_aff_target(e);
+		v.bound = lp_aff_bound(tg);
+		if (v.bound) {
+			for (uint32_t i = 0; i < s->n_be; i++)
+				if (s->be[i].id == lp_aff_be_id(tg) && s->be[i].gen == lp_aff_be_gen(tg)) {
+					v.backend = s->be[i].cfg.addr;
+					v.backend_port = s->be[i].cfg.port;
+				}
+		}
+		seen = atomic_load(&e->last_seen);
+		created = atomic_load(&e->created);
+		v.age_s = now_s - created;
+		v.idle_s = now_s - seen;
+		v.left_s = (int64_t)s->cfg.affinity_timeout_s - (int64_t)v.idle_s;
+		v.flows = atomic_load(&e->flows);
+		n++;
+		if (fn(ctx, &v) != 0)
+			break;
+	}
+	return n;
+}
+
+struct flow_gather {
+	struct lp_ctl *c;
+	int svc_id;			/* -1: all */
+	struct lp_flow_view *out;
+	uint32_t max, n;
+	uint32_t worker;
+	uint64_t now;
+};
+
+static int
+gather_one(void *ctx, const struct lp_flow_key *k, const struct lp_flow *f)
+{
+	struct flow_gather *g = ctx;
+	const struct msvc *s;
+	struct lp_flow_view *v;
+
+	if (g->n >= g->max)
+		return 1;
+	if (g->svc_id >= 0 && f->svc_id != g->svc_id)
+		return 0;
+	s = f->svc_id < LP_MAX_SERVICES ? g->c->svc[f->svc_id] : NULL;
+	v = &g->out[g->n++];
+	memset(v, 0, sizeof(*v));
+	v->key = *k;
+	v->worker = g->worker;
+	v->svc = s != NULL && s->gen == f->svc_gen ? s->cfg.name : "-";
+	v->state = f->state;
+	v->idle_ms = (uint32_t)((g->now - f->last_seen) * 1000 / g->c->dp.hz);
+	if (s != NULL)
+		for (uint32_t i = 0; i < s->n_be; i++)
+			if (s->be[i].id == f->be_id && s->be[i].gen == f->be_gen) {
+				v->backend = s->be[i].cfg.addr;
+				v->backend_port = s->be[i].cfg.port;
+			}
+	return 0;
+}
+
+static void
+gather_on_worker(struct lp_worker *w, void *arg)
+{
+	struct flow_gather *g = arg;
+
+	g->worker = w->index;
+	lp_flow_walk(w->flows, gather_one, g);
+}
+
+int
+lp_ctl_flows(struct lp_ctl *c, const char *svc, struct lp_flow_view *out, uint32_t max)
+{
+	struct flow_gather g = { .c = c, .svc_id = -1, .out = out, .max = max, .now = rte_rdtsc() };
+
+	if (svc != NULL) {
+		struct msvc *s = ctl_svc_find(c, svc);
+
+		if (s == NULL)
+			return -ENOENT;
+		g.svc_id = s->id;
+	}
+	/* Each shard is walked by its owner: no reader races its writer. */
+	for (uint32_t i = 0; i < c->dp.n_workers && g.n < max; i++)
+		if (lp_worker_call(c->dp.worker[i], gather_on_worker, &g, 2000) != 0)
+			return -ETIMEDOUT;
+	return (int)g.n;
+}
+
+void
+lp_ctl_print_summary(struct lp_ctl *c, FILE *out)
+{
+	struct lp_stats *s = malloc(sizeof(*s));
+	uint32_t n = lp_ctl_service_count(c);
+
+	if (s == NULL)
+		return;
+	lp_ctl_stats(c, s);
+	fprintf(out, "limpet summary: %u worker%s, %u port%s, %u service%s\n", c->dp.n_workers,
+		c->dp.n_workers == 1 ? "" : "s", c->dp.n_ports, c->dp.n_ports == 1 ? "" : "s", n, n == 1 ? "" : "s");
+	fprintf(out, "  packets: rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64 " slowpath %" PRIu64 "\n",
+		s->c[LP_WC_rx_pkts], s->c[LP_WC_tx_pkts], lp_stats_drops(s), s->c[LP_WC_slowpath]);
+	fprintf(out, "  flows: new %" PRIu64 " hit %" PRIu64 " stateless %" PRIu64 " full %" PRIu64
+		" rechosen %" PRIu64 " nat replies %" PRIu64 " active %" PRIu64 "\n",
+		s->c[LP_WC_flow_new], s->c[LP_WC_flow_hit], s->c[LP_WC_flow_stateless], s->c[LP_WC_flow_full],
+		s->c[LP_WC_flow_rechosen], s->c[LP_WC_nat_reply], lp_ctl_flow_count(c));
+	for (unsigned int r = 1; r < LP_DROP_MAX; r++)
+		if (s->drop[r] != 0)
+			fprintf(out, "  drop %-15s %" PRIu64 "\n", lp_drop_name(r), s->drop[r]);
+	for (uint32_t i = 0; i < n; i++) {
+		struct lp_service_view v;
+		struct lp_backend_view bv[64];
+		int nb;
+
+		if (lp_ctl_service_view(c, i, &v) != 0)
+			continue;
+		fprintf(out, "  service %s: packets %" PRIu64 " flows %" PRIu64 " replies %" PRIu64
+			" bindings new %" PRIu64 "\n", v.cfg->name, v.pkts, v.flows, v.replies, v.aff[LP_AFF_NEW]);
+		nb = lp_ctl_backend_views(c, v.cfg->name, bv, 64);
+		for (int k = 0; k < nb; k++) {
+			char a[LP_IP_STRLEN];
+
+			fprintf(out, "    backend %s:%u packets %" PRIu64 " flows %" PRIu64 "\n",
+				lp_ip_format(&bv[k].addr, a, sizeof(a)), bv[k].port, bv[k].pkts, bv[k].flows);
+		}
+	}
+	free(s);
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Per-worker flow shard: an rte_hash keyed by struct lp_flow_key whose
+ * positions index a parallel array of struct lp_flow.
+ *
+ * One writer, the owning worker (RSS decides which worker sees a flow).
+ * Other workers may look up a shard lock-free (RW_CONCURRENCY_LF): the NAT
+ * reply path does so when a backend is shared by several services. Deleted
+ * positions are reused only after an RCU grace period (the hash's QSBR
+ * defer queue), so a reader that found a position reads that flow's entry,
+ * never a successor's.
+ *
+ * Aging is incremental: the owner scans a few positions per loop pass.
+ * An entry past its timeout but not yet swept may be revived by a packet of
+ * the same connection (lazy expiry, as VPP's lb plugin does).
+ */
+#ifndef LP_FLOW_H
+#define LP_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_hash.h>
+
+#include "lp_pkt.h"
+
+struct rte_rcu_qsbr;
+
+/** Connection state as seen from the client side. */
+enum lp_flow_state {
+	LP_FLOW_FREE = 0,
+	LP_FLOW_SYN,		/**< SYN seen, handshake not completed */
+	LP_FLOW_EST,		/**< client sent an ACK after its SYN */
+	LP_FLOW_FIN,		/**< FIN or RST seen */
+	LP_FLOW_UDP,
+	LP_FLOW_STATES
+};
+
+#define LP_FLOW_F_AFF 0x01	/**< pinned to an affinity binding (aff_pos valid) */
+#define LP_FLOW_F_LOAD 0x02	/**< counted in its service's per-backend active flows */
+
+/** One flow (32 bytes: two per cache line). */
+struct lp_flow {
+	uint64_t last_seen;	/**< TSC of the last packet */
+	uint16_t svc_id;
+	uint16_t svc_gen;
+	uint16_t be_id;
+	uint16_t be_gen;
+	uint32_t aff_pos;	/**< affinity entry position, when LP_FLOW_F_AFF */
+	uint32_t aff_serial;	/**< that entry's serial when pinned */
+	uint8_t state;		/**< enum lp_flow_state */
+	uint8_t flags;		/**< LP_FLOW_F_* */
+	uint16_t aff_sec;	/**< low bits of the second the binding was last refreshed */
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct lp_flow) == 32, "two flows per cache line");
+
+/** A worker's shard. */
+struct lp_flow_shard {
+	struct rte_hash *h;
+	struct lp_flow *e;	/**< indexed by hash position */
+	uint32_t n_pos;		/**< entries in e[] */
+	uint32_t capacity;
+	uint32_t age_cursor;
+	uint64_t timeout[LP_FLOW_STATES]; /**< TSC cycles per state */
+};
+
+/**
+ * Create a shard for @p capacity flows on NUMA @p socket. @p qsbr is the
+ * RCU variable workers report to (for position reuse).
+ * @return the shard or NULL with rte_errno set.
+ */
+struct lp_flow_shard *lp_flow_shard_create(const char *name, uint32_t capacity, int socket,
+					   struct rte_rcu_qsbr *qsbr);
+void lp_flow_shard_free(struct lp_flow_shard *s);
+
+/** Set per-state timeouts in seconds (syn, est, fin, udp) for a TSC of @p hz. */
+void lp_flow_set_timeouts(struct lp_flow_shard *s, uint64_t hz, uint32_t syn_s, uint32_t est_s,
+			  uint32_t fin_s, uint32_t udp_s);
+
+/** Signature (hash) of a key as the shard computes it; equal for every shard. */
+static inline hash_sig_t
+lp_flow_sig(const struct lp_flow_shard *s, const struct lp_flow_key *k)
+{
+	return rte_hash_hash(s->h, k);
+}
+
+/**
+ * Look up to 64 keys; pos[i] is the position or negative when absent.
+ * The hash prefetches buckets and keys for the whole batch.
+ */
+static inline void
+lp_flow_lookup_bulk(const struct lp_flow_shard *s, const void **keys, uint32_t n, int32_t *pos)
+{
+	rte_hash_lookup_bulk(s->h, keys, n, pos);
+}
+
+/** Position of one key or negative. Safe from other workers (lock-free readers). */
+static inline int32_t
+lp_flow_lookup_sig(const struct lp_flow_shard *s, const struct lp_flow_key *k, hash_sig_t sig)
+{
+	return rte_hash_lookup_with_hash(s->h, k, sig);
+}
+
+/** Has flow @p f outlived its state's timeout at @p now? */
+static inline bool
+lp_flow_expired(const struct lp_flow_shard *s, const struct lp_flow *f, uint64_t now)
+{
+	return now - f->last_seen > s->timeout[f->state];
+}
+
+/**
+ * Insert a key (owner only). @return the position (its entry zeroed), or
+ * -ENOSPC when the shard is full.
+ */
+int32_t lp_flow_insert(struct lp_flow_shard *s, const struct lp_flow_key *k);
+
+/** Remove the flow at @p pos (owner only). */
+void lp_flow_delete(struct lp_flow_shard *s, int32_t pos);
+
+/**
+ * Sweep up to @p scan positions from the aging cursor; expired flows are
+ * copied to @p out (up to @p max_out) and deleted. @return flows expired.
+ */
+uint32_t lp_flow_age(struct lp_flow_shard *s, uint64_t now, uint32_t scan, struct lp_flow *out,
+		     uint32_t max_out);
+
+/** Flows in the shard. */
+uint32_t lp_flow_count(const struct lp_flow_shard *s);
+
+/**
+ * Visit every live flow (owner only, or while the owner is stopped).
+ * @p fn returns non-zero to stop.
+ */
+void lp_flow_walk(struct lp_flow_shard *s,
+		  int (*fn)(void *ctx, const struct lp_flow_key *k, const struct lp_flow *f), void *ctx);
+
+#endif /* LP_FLOW_H */

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Counters. Each worker (and the control thread) owns one struct
+ * lp_stats, written by that thread alone with plain stores, on cache lines
+ * no other writer touches; readers sum all blocks. No atomics: a reader may
+ * see a counter one increment old, never a torn or lost one (64-bit aligned
+ * stores are single instructions on the platforms DPDK supports).
+ *
+ * Invariant, per worker, once its transmit buffers are flushed:
+ *   rx_pkts + injected = tx_pkts + sum(drop[]) + slowpath
+ * Every received packet is transmitted, dropped for exactly one reason, or
+ * handed to the control thread; `injected` counts packets the control
+ * thread gave the worker to send (ARP replies, probes). test_counters
+ * checks it after mixed traffic.
+ */
+#ifndef LP_STATS_H
+#define LP_STATS_H
+
+#include <stdint.h>
+
+#include "lp_affinity.h"
+#include "lp_drop.h"
+#include "lp_nbr.h"
+#include "lp_svc.h"
+
+/** Worker-wide counters: X(name, help). */
+#define LP_WORKER_COUNTERS(X) \
+	X(rx_pkts,          "packets received") \
+	X(rx_bytes,         "bytes received") \
+	X(tx_pkts,          "packets transmitted") \
+	X(tx_bytes,         "bytes transmitted") \
+	X(injected,         "packets the control thread asked this worker to transmit") \
+	X(slowpath,         "packets handed to the control thread (ARP, ND, ICMP echo, probe replies)") \
+	X(flow_hit,         "packets that matched a flow entry") \
+	X(flow_new,         "flow entries created") \
+	X(flow_expired,     "flow entries removed by aging") \
+	X(flow_full,        "new flows forwarded without an entry because the shard was full") \
+	X(flow_stateless,   "packets forwarded without a flow entry (mid-stream TCP, fragments, full shard)") \
+	X(flow_rechosen,    "flows whose backend was down or removed, moved to another backend") \
+	X(nat_reply,        "NAT replies translated back to the VIP") \
+	X(nat_reply_shared, "NAT replies from a backend shared by several services (searched all shards)") \
+	X(aff_hit,          "new flows that found their client's binding") \
+	X(aff_full,         "bindings not created because the affinity table was full") \
+	X(icmp_steered,     "ICMP errors about a flow sent to that flow's backend") \
+	X(loop_passes,      "poll loop passes") \
+	X(busy_cycles,      "TSC cycles spent on passes that received packets") \
+	X(idle_cycles,      "TSC cycles spent on passes that received nothing")
+
+enum lp_wc {
+#define LP_WC_ENUM(name, help) LP_WC_##name,
+	LP_WORKER_COUNTERS(LP_WC_ENUM)
+#undef LP_WC_ENUM
+	LP_WC_MAX
+};
+
+/** Per-port counters of one worker. */
+struct lp_port_stats {
+	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+};
+
+/** Per-service counters of one worker. */
+struct lp_svc_stats {
+	uint64_t pkts;			/**< packets forwarded to backends */
+	uint64_t bytes;
+	uint64_t flows;			/**< flows created */
+	uint64_t replies;		/**< NAT replies translated */
+	uint64_t aff[LP_AFF_REASON_MAX];	/**< bindings created/moved/removed by reason */
+};
+
+/** Per-backend counters of one worker, indexed by the backend's global slot. */
+struct lp_be_stats {
+	uint64_t pkts;
+	uint64_t bytes;
+	uint64_t flows;
+	uint64_t est;			/**< client handshakes completed (SYN state → established) */
+	uint64_t syn_fail;		/**< client handshakes never completed (RST or silence) */
+};
+
+/** Global per-backend counter slots (smaller than LP_MAX_BACKEND_SLOTS would waste memory). */
+#define LP_STATS_BE_SLOTS 16384u
+
+/** One thread's counters. */
+struct lp_stats {
+	uint64_t c[LP_WC_MAX];
+	uint64_t drop[LP_DROP_MAX];
+	struct lp_port_stats port[LP_MAX_PORTS];
+	struct lp_svc_stats svc[LP_MAX_SERVICES];
+	struct lp_be_stats be[LP_STATS_BE_SLOTS];
+} __attribute__((aligned(64)));
+
+/** Name and help of a worker counter. */
+const char *lp_wc_name(enum lp_wc c);
+const char *lp_wc_help(enum lp_wc c);
+
+/** Sum of drops over all reasons. */
+uint64_t lp_stats_drops(const struct lp_stats *s);
+
+/** out = sum of the @p n blocks (out may not be one of them). */
+void lp_stats_sum(struct lp_stats *out, struct lp_stats *const *blocks, unsigned int n);
+
+#endif /* LP_STATS_H */

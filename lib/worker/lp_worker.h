@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The worker: one per lcore, poll mode, run to completion.
+ *
+ *   rx_burst → prefetch → parse → flow lookup (bulk) → hit: rewrite → tx
+ *                                                    → miss: VIP / reply / own address
+ *                                                            → affinity → scheduler → insert
+ *
+ * Each worker owns one RX and one TX queue on every port, its flow shard
+ * and its counters. It shares, read-only or lock-free, the endpoint array,
+ * the affinity table and the neighbor table (struct lp_dp). It reports an
+ * RCU quiescent state once per loop pass, after its burst is done; nothing
+ * it loaded during the burst is used after that point.
+ */
+#ifndef LP_WORKER_H
+#define LP_WORKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_spinlock.h>
+
+#include "lp_affinity.h"
+#include "lp_flow.h"
+#include "lp_nbr.h"
+#include "lp_stats.h"
+#include "lp_svc.h"
+
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+#define LP_BURST 32u
+#define LP_MAX_WORKERS 64u
+#define LP_TX_BUF 64u		/**< packets buffered per port before a forced transmit */
+
+/** A port as the data path sees it (fixed once workers run). */
+struct lp_dp_port {
+	char name[32];
+	uint16_t port_id;	/**< DPDK port id */
+	uint16_t n_rxq;		/**< queues 0..n_rxq-1 polled by workers 0..n_rxq-1 */
+	uint16_t n_txq;
+	uint16_t mtu;
+	struct lp_mac mac;
+	/** Set when the port has fewer TX queues than workers: workers then
+	 * share queue (index % n_txq) under this lock, per burst. */
+	bool tx_shared;
+	rte_spinlock_t txq_lock[LP_MAX_WORKERS];
+};
+
+struct lp_worker;
+
+/** State shared by all workers and the control thread. */
+struct lp_dp {
+	struct lp_svc_table svcs;	/**< endpoint array (RCU) */
+	struct lp_aff_table *aff;
+	struct lp_nbr_table *nbr;
+	struct lp_routes routes;
+	struct rte_rcu_qsbr *qsbr;
+	uint32_t n_ports;
+	struct lp_dp_port port[LP_MAX_PORTS];
+	uint32_t n_workers;
+	struct lp_worker *worker[LP_MAX_WORKERS];
+	uint64_t hz;			/**< TSC frequency */
+	uint64_t tsc0;			/**< TSC at limpet's second 0 */
+	_Atomic bool stop;
+};
+
+/** Limpet seconds (affinity clock) at TSC @p now. */
+static inline uint32_t
+lp_dp_seconds(const struct lp_dp *dp, uint64_t now)
+{
+	return (uint32_t)((now - dp->tsc0) / dp->hz);
+}
+
+/** A request the control thread runs on a worker's own thread. */
+struct lp_worker_req {
+	void (*fn)(struct lp_worker *w, void *arg);
+	void *arg;
+	_Atomic bool done;
+};
+
+struct lp_tx_buf {
+	uint16_t n;
+	struct rte_mbuf *pkts[LP_TX_BUF];
+};
+
+struct lp_worker {
+	struct lp_dp *dp;
+	struct lp_flow_shard *flows;
+	struct lp_stats *stats;
+	uint32_t index;			/**< 0..n_workers-1, also the QSBR thread id */
+	unsigned int lcore;
+	uint32_t n_rxq;
+	struct {
+		uint16_t port_index;
+		uint16_t port_id;
+		uint16_t queue;
+	} rxq[LP_MAX_PORTS];
+	uint16_t txq[LP_MAX_PORTS];	/**< this worker's TX queue on each port */
+	struct rte_ring *to_ctl;	/**< slow path: packets for the control thread */
+	struct rte_ring *from_ctl;	/**< packets the control thread wants sent (mbuf->port = port index) */
+	_Atomic(struct lp_worker_req *) req;
+	_Atomic bool running;
+	uint64_t passes;
+	uint32_t wrr_cursor[LP_MAX_SERVICES];
+	struct lp_tx_buf tx[LP_MAX_PORTS];
+};
+
+/**
+ * Process a burst received on port index @p port at TSC @p now: every
+ * packet is queued for transmit, handed to the control thread, or freed
+ * and counted as a drop. Call lp_worker_flush() to transmit.
+ */
+void lp_worker_rx(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, uint64_t now);
+
+/** Transmit everything buffered. */
+void lp_worker_flush(struct lp_worker *w);
+
+/**
+ * Periodic work between bursts: age @p scan flow positions, run a pending
+ * control request.
+ */
+void lp_worker_housekeep(struct lp_worker *w, uint64_t now, uint32_t scan);
+
+/** The lcore entry point: poll until dp->stop. @p arg is the struct lp_worker. */
+int lp_worker_main(void *arg);
+
+/**
+ * Control thread: run @p fn(w, arg) on the worker's thread and wait for
+ * it (or run it here when the worker is not running). Returns 0 or
+ * -ETIMEDOUT after @p timeout_ms.
+ */
+int lp_worker_call(struct lp_worker *w, void (*fn)(struct lp_worker *, void *), void *arg,
+		   unsigned int timeout_ms);
+
+/** Release what a flow holds (binding reference, load count); used by aging and re-choice. */
+void lp_worker_flow_release(struct lp_worker *w, const struct lp_flow *f);
+
+#endif /* LP_WORKER_H */

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Integration-test harness: EAL without hugepages, ports made of rte_rings
+ * (net_ring) that the test feeds and drains itself, packets injected on the
+ * queue a NIC's RSS would pick (rte_softrss with limpet's symmetric key),
+ * and a running limpet (lp_ctl + workers on oversubscribed lcores).
+ */
+#ifndef LP_ITEST_H
+#define LP_ITEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "lp_config.h"
+#include "lp_ctl.h"
+#include "lp_pkt.h"
+
+#define ITEST_MAX_Q 8
+
+/** A ring-backed port: the test writes rx[q], limpet transmits into tx[q]. */
+struct itest_port {
+	char name[32];
+	uint16_t port_id;
+	uint32_t nq;
+	struct rte_ring *rx[ITEST_MAX_Q];
+	struct rte_ring *tx[ITEST_MAX_Q];
+	struct lp_mac mac;	/**< limpet's MAC on it (after start) */
+};
+
+/**
+ * Initialise EAL once per process with @p workers worker lcores on the
+ * machine's CPUs (oversubscribed when needed), no hugepages.
+ */
+int itest_eal_init(const char *prog, unsigned int workers);
+
+/** Create a ring port named @p name with @p nq queue pairs. */
+int itest_port_create(struct itest_port *p, const char *name, uint32_t nq);
+
+/** Parse YAML text into a config (asserting success). */
+struct lp_config *itest_config(const char *yaml);
+
+/** Create and start limpet over the ports named in @p yaml. */
+struct lp_ctl *itest_start(const char *yaml);
+/** Stop limpet and free it. */
+void itest_stop(struct lp_ctl *c);
+
+/** Queue RSS would pick for a frame on a port with @p nq queues. */
+uint32_t itest_rss_queue(const uint8_t *frame, uint32_t len, uint32_t nq);
+
+/** Inject one frame on the RSS queue of port @p p. Returns 0 or -ENOBUFS. */
+int itest_inject(struct itest_port *p, const uint8_t *frame, uint32_t len);
+/** Inject on a given queue. */
+int itest_inject_q(struct itest_port *p, uint32_t q, const uint8_t *frame, uint32_t len);
+
+/**
+ * Collect frames limpet transmitted on @p p until @p want arrived or
+ * @p timeout_ms passed (polling the control thread meanwhile). Frames are
+ * copied to @p out (each up to 2048 bytes) when non-NULL. Returns the count.
+ */
+uint32_t itest_collect(struct lp_ctl *c, struct itest_port *p, uint32_t want, unsigned int timeout_ms,
+		       uint8_t (*out)[2048], uint32_t *lens);
+
+/** Drop whatever is waiting in @p p's tx rings. */
+void itest_drain(struct itest_port *p);
+
+/** Run the control loop for @p ms milliseconds. */
+void itest_poll(struct lp_ctl *c, unsigned int ms);
+
+/** The test mbuf pool (for leak checks: rte_mempool_avail_count). */
+struct rte_mempool *itest_pool(void);
+
+/** Build a TCP/UDP frame from a client to a destination (host-order ports). */
+int itest_frame(uint8_t *buf, size_t cap, const struct lp_mac *dst_mac, const char *src, uint16_t sport,
+		const char *dst, uint16_t dport, uint8_t proto, uint8_t tcp_flags);
+
+#endif /* LP_ITEST_H */

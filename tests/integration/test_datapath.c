@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The data path end to end in one process: two workers polling ring ports,
+ * packets injected on the queue RSS would pick, outputs checked byte by
+ * byte. Properties: ClientIP affinity pins each client to one backend
+ * whatever worker its connections land on; placement spreads evenly; NAT
+ * replies are translated on any worker; DSR and tunnel outputs are exact;
+ * flows survive unrelated backend changes; removing a backend moves only
+ * its own clients; bindings expire.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "itest.h"
+#include "lp_test.h"
+
+#define N_CLIENTS 1000
+#define N_CONNS 10
+#define N_BACKENDS 4
+
+static const char config_yaml[] =
+	"ports:\n"
+	"  - { name: wan, device: ring_wan, address: 10.0.0.1/24, gateway: 10.0.0.254 }\n"
+	"  - { name: lan, device: ring_lan, address: 10.1.0.1/24 }\n"
+	"neighbors:\n"
+	"  - { address: 10.0.0.254, mac: \"02:00:00:00:00:fe\", port: wan }\n"
+	"  - { address: 10.1.0.11, mac: \"02:00:00:00:01:0b\", port: lan }\n"
+	"  - { address: 10.1.0.12, mac: \"02:00:00:00:01:0c\", port: lan }\n"
+	"  - { address: 10.1.0.13, mac: \"02:00:00:00:01:0d\", port: lan }\n"
+	"  - { address: 10.1.0.14, mac: \"02:00:00:00:01:0e\", port: lan }\n"
+	"  - { address: 10.1.0.15, mac: \"02:00:00:00:01:0f\", port: lan }\n"
+	"  - { address: 10.1.0.16, mac: \"02:00:00:00:01:10\", port: lan }\n"
+	"flows: { capacity: 200000 }\n"
+	"services:\n"
+	"  - name: sticky\n"
+	"    vip: 10.0.0.100\n"
+	"    port: 80\n"
+	"    forwarding: nat\n"
+	"    sessionAffinity: ClientIP\n"
+	"    backends:\n"
+	"      - { address: 10.1.0.11, port: 8080 }\n"
+	"      - { address: 10.1.0.12, port: 8080 }\n"
+	"      - { address: 10.1.0.13, port: 8080 }\n"
+	"      - { address: 10.1.0.14, port: 8080 }\n"
+	"  - name: plain\n"
+	"    vip: 10.0.0.101\n"
+	"    port: 80\n"
+	"    forwarding: nat\n"
+	"    backends:\n"
+	"      - { address: 10.1.0.11, port: 8081 }\n"
+	"      - { address: 10.1.0.12, port: 8081 }\n"
+	"      - { address: 10.1.0.13, port: 8081 }\n"
+	"      - { address: 10.1.0.14, port: 8081 }\n"
+	"  - name: direct\n"
+	"    vip: 10.0.0.102\n"
+	"    port: 80\n"
+	"    forwarding: dsr\n"
+	"    backends: [ { address: 10.1.0.11, port: 80 } ]\n"
+	"  - name: tun\n"
+	"    vip: 10.0.0.103\n"
+	"    port: 80\n"
+	"    forwarding: tunnel\n"
+	"    tunnelSource: 172.31.0.0/16\n"
+	"    backends: [ { address: 10.1.0.11, port: 80 } ]\n"
+	"  - name: short\n"
+	"    vip: 10.0.0.104\n"
+	"    port: 80\n"
+	"    sessionAffinity: ClientIP\n"
+	"    sessionAffinityConfig: { clientIP: { timeoutSeconds: 1 } }\n"
+	"    backends: [ { address: 10.1.0.11, port: 8080 }, { address: 10.1.0.12, port: 8080 } ]\n";
+
+static struct itest_port wan, lan;
+static struct lp_ctl *ctl;
+static uint8_t (*out)[2048];
+static uint32_t *lens;
+/* backend (last address byte - 11) of each sticky client after test 1 */
+static int sticky_of[N_CLIENTS];
+
+static void
+client_ip(char *buf, size_t len, unsigned int i)
+{
+	snprintf(buf, len, "172.16.%u.%u", i / 200, i % 200 + 1);
+}
+
+static unsigned int
+client_index(const uint8_t *a)
+{
+	return (unsigned int)a[2] * 200 + a[3] - 1;
+}
+
+/* Checksums of an output frame against a full recomputation. */
+static void
+assert_checksums(const uint8_t *f, uint32_t len, struct lp_pkt_meta *m)
+{
+	uint16_t stored;
+
+	CU_ASSERT_FATAL(lp_pkt_parse(f, len, m) == LP_DROP_NONE);
+	if (m->key.family == LP_AF_INET)
+		CU_ASSERT(lp_csum_fold(lp_csum_partial(f + m->l3_off, (size_t)(f[m->l3_off] & 0xf) * 4, 0)) == 0xffff);
+	if (m->cls == LP_PKT_L4 && m->frag == LP_FRAG_NONE) {
+		memcpy(&stored, f + m->l4_off + (m->key.proto == IPPROTO_TCP ? 16 : 6), 2);
+		CU_ASSERT(stored == lp_l4_cksum(f, m));
+	}
+}
+
+static int
+suite_init(void)
+{
+	if (itest_port_create(&wan, "ring_wan", 2) != 0 || itest_port_create(&lan, "ring_lan", 2) != 0)
+		return -1;
+	ctl = itest_start(config_yaml);
+	if (ctl == NULL)
+		return -1;
+	out = calloc(N_CLIENTS * N_CONNS + 64, sizeof(*out));
+	lens = calloc(N_CLIENTS * N_CONNS + 64, sizeof(*lens));
+	return out == NULL || lens == NULL ? -1 : 0;
+}
+
+static int
+suite_cleanup(void)
+{
+	itest_stop(ctl);
+	free(out);
+	free(lens);
+	return 0;
+}
+
+static void
+send_syns(const char *vip, unsigned int clients, unsigned int conns, uint16_t sport0)
+{
+	uint8_t f[256];
+	char ip[32];
+
+	for (unsigned int i = 0; i < clients; i++)
+		for (unsigned int j = 0; j < conns; j++) {
+			int len;
+
+			client_ip(ip, sizeof(ip), i);
+			len = itest_frame(f, sizeof(f), NULL, ip, (uint16_t)(sport0 + j), vip, 80, IPPROTO_TCP,
+					  LP_TCP_SYN);
+			CU_ASSERT_FATAL(len > 0);
+			CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+		}
+}
+
+static void
+test_affinity_pins_client_on_every_worker(void)
+{
+	unsigned int total = N_CLIENTS * N_CONNS, got, per[N_BACKENDS] = { 0 };
+	const struct lp_stats *w0 = lp_ctl_worker_stats(ctl, 0), *w1 = lp_ctl_worker_stats(ctl, 1);
+	uint64_t rx0 = w0->c[LP_WC_rx_pkts], rx1 = w1->c[LP_WC_rx_pkts];
+
+	for (unsigned int i = 0; i < N_CLIENTS; i++)
+		sticky_of[i] = -1;
+	send_syns("10.0.0.100", N_CLIENTS, N_CONNS, 20000);
+	got = itest_collect(ctl, &lan, total, 30000, out, lens);
+	CU_ASSERT_FATAL(got == total);
+	for (unsigned int k = 0; k < got; k++) {
+		struct lp_pkt_meta m;
+		unsigned int ci, be;
+
+		assert_checksums(out[k], lens[k], &m);
+		CU_ASSERT(m.key.dport == htons(8080));
+		ci = client_index(m.key.src);
+		be = m.key.dst[3] - 11u;
+		CU_ASSERT_FATAL(ci < N_CLIENTS && be < N_BACKENDS);
+		if (sticky_of[ci] < 0)
+			sticky_of[ci] = (int)be;
+		/* every connection of a client, on whichever worker, to one backend */
+		CU_ASSERT(sticky_of[ci] == (int)be);
+	}
+	/* Both workers carried the clients' connections. */
+	CU_ASSERT(w0->c[LP_WC_rx_pkts] - rx0 > total / 4);
+	CU_ASSERT(w1->c[LP_WC_rx_pkts] - rx1 > total / 4);
+	for (unsigned int i = 0; i < N_CLIENTS; i++)
+		per[sticky_of[i]]++;
+	printf("\n    clients per backend:");
+	for (unsigned int b = 0; b < N_BACKENDS; b++) {
+		printf(" %u", per[b]);
+		CU_ASSERT(per[b] >= N_CLIENTS / N_BACKENDS * 85 / 100 && per[b] <= N_CLIENTS / N_BACKENDS * 115 / 100);
+	}
+	printf("\n");
+}
+
+static void
+test_connections_spread_without_affinity(void)
+{
+	unsigned int total = N_CLIENTS * N_CONNS, got, per[N_BACKENDS] = { 0 };
+
+	send_syns("10.0.0.101", N_CLIENTS, N_CONNS, 30000);
+	got = itest_collect(ctl, &lan, total, 30000, out, lens);
+	CU_ASSERT_FATAL(got == total);
+	for (unsigned int k = 0; k < got; k++) {
+		struct lp_pkt_meta m;
+
+		assert_checksums(out[k], lens[k], &m);
+		CU_ASSERT(m.key.dport == htons(8081));
+		per[m.key.dst[3] - 11u]++;
+	}
+	printf("\n    connections per backend:");
+	for (unsigned int b = 0; b < N_BACKENDS; b++) {
+		printf(" %u", per[b]);
+		CU_ASSERT(per[b] >= total / N_BACKENDS * 85 / 100 && per[b] <= total / N_BACKENDS * 115 / 100);
+	}
+	printf("\n");
+}
+
+static void
+test_nat_replies_translated_on_any_worker(void)
+{
+	static const struct lp_mac gw = { { 0x02, 0, 0, 0, 0, 0xfe } };
+	unsigned int n = 200, got;
+	uint8_t f[256];
+	char cip[32], bip[32];
+
+	/* Replies of the sticky clients' first connections, deliberately put
+	 * on both queues regardless of RSS. */
+	for (unsigned int i = 0; i < n; i++) {
+		int len;
+
+		client_ip(cip, sizeof(cip), i);
+		snprintf(bip, sizeof(bip), "10.1.0.%d", 11 + sticky_of[i]);
+		len = itest_frame(f, sizeof(f), NULL, bip, 8080, cip, 20000, IPPROTO_TCP, LP_TCP_SYN | LP_TCP_ACK);
+		CU_ASSERT_FATAL(len > 0);
+		CU_ASSERT_FATAL(itest_inject_q(&lan, i % 2, f, (uint32_t)len) == 0);
+	}
+	got = itest_collect(ctl, &wan, n, 10000, out, lens);
+	CU_ASSERT_FATAL(got == n);
+	for (unsigned int k = 0; k < got; k++) {
+		struct lp_pkt_meta m;
+		static const uint8_t vip[4] = { 10, 0, 0, 100 };
+
+		assert_checksums(out[k], lens[k], &m);
+		CU_ASSERT(memcmp(m.key.src, vip, 4) == 0);
+		CU_ASSERT(m.key.sport == htons(80));
+		CU_ASSERT(m.key.dport == htons(20000));
+		CU_ASSERT(client_index(m.key.dst) < n);
+		CU_ASSERT(memcmp(out[k], gw.b, 6) == 0);
+		CU_ASSERT(m.ttl == 63);
+	}
+}
+
+static void
+test_dsr_output_bytes(void)
+{
+	static const uint8_t be_mac[6] = { 0x02, 0, 0, 0, 0x01, 0x0b };
+	struct rte_ether_addr lan_mac;
+	uint8_t f[256];
+	int len;
+
+	rte_eth_macaddr_get(lan.port_id, &lan_mac);
+	len = itest_frame(f, sizeof(f), NULL, "172.16.9.9", 4444, "10.0.0.102", 80, IPPROTO_TCP, LP_TCP_SYN);
+	CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, out, lens) == 1);
+	CU_ASSERT_FATAL(lens[0] == (uint32_t)len);
+	CU_ASSERT(memcmp(out[0], be_mac, 6) == 0);
+	CU_ASSERT(memcmp(out[0] + 6, lan_mac.addr_bytes, 6) == 0);
+	/* Only TTL and the header checksum change in the IP packet. */
+	f[14 + 8]--;
+	f[14 + 10] = f[14 + 11] = 0;
+	{
+		uint16_t ck = lp_ipv4_cksum(f + 14);
+
+		memcpy(f + 14 + 10, &ck, 2);
+	}
+	CU_ASSERT(memcmp(out[0] + 12, f + 12, (size_t)len - 12) == 0);
+}
+
+static void
+test_tunnel_output_bytes(void)
+{
+	static const uint8_t be_mac[6] = { 0x02, 0, 0, 0, 0x01, 0x0b };
+	uint8_t f[256];
+	uint32_t srcs[50];
+	unsigned int distinct = 0;
+
+	for (unsigned int i = 0; i < 50; i++) {
+		char cip[32];
+		int len;
+		const uint8_t *o, *outer;
+
+		client_ip(cip, sizeof(cip), 500 + i);
+		len = itest_frame(f, sizeof(f), NULL, cip, 5555, "10.0.0.103", 80, IPPROTO_TCP, LP_TCP_SYN);
+		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+		CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, out, lens) == 1);
+		o = out[0];
+		outer = o + 14;
+		CU_ASSERT_FATAL(lens[0] == (uint32_t)len + 20);
+		CU_ASSERT(memcmp(o, be_mac, 6) == 0);
+		CU_ASSERT(o[12] == 0x08 && o[13] == 0x00);
+		CU_ASSERT(outer[0] == 0x45);
+		CU_ASSERT(outer[9] == 4);		/* IPIP */
+		CU_ASSERT(outer[8] == 64);
+		CU_ASSERT((outer[2] << 8 | outer[3]) == len - 14 + 20);
+		CU_ASSERT(outer[12] == 172 && outer[13] == 31);
+		CU_ASSERT(outer[16] == 10 && outer[17] == 1 && outer[18] == 0 && outer[19] == 11);
+		CU_ASSERT(lp_csum_fold(lp_csum_partial(outer, 20, 0)) == 0xffff);
+		memcpy(&srcs[i], outer + 12, 4);
+		/* The inner packet is the client's, TTL one lower. */
+		f[14 + 8]--;
+		f[14 + 10] = f[14 + 11] = 0;
+		{
+			uint16_t ck = lp_ipv4_cksum(f + 14);
+
+			memcpy(f + 14 + 10, &ck, 2);
+		}
+		CU_ASSERT(memcmp(o + 34, f + 14, (size_t)len - 14) == 0);
+	}
+	/* Clients spread over outer sources: the backend's RSS sees entropy. */
+	for (unsigned int i = 0; i < 50; i++) {
+		bool seen = false;
+
+		for (unsigned int k = 0; k < i; k++)
+			seen |= srcs[k] == srcs[i];
+		distinct += !seen;
+	}
+	printf("\n    distinct outer sources for 50 clients: %u\n", distinct);
+	CU_ASSERT(distinct >= 45);
+}
+
+/* Send one non-SYN packet of each of @n flows of service plain and return
+ * their backends. */
+static void
+plain_backends(unsigned int n, uint16_t sport, int *be)
+{
+	uint8_t f[256];
+	char cip[32];
+
+	for (unsigned int i = 0; i < n; i++) {
+		int len;
+
+		client_ip(cip, sizeof(cip), i);
+		len = itest_frame(f, sizeof(f), NULL, cip, sport, "10.0.0.101", 80, IPPROTO_TCP, LP_TCP_ACK);
+		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	}
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, n, 10000, out, lens) == n);
+	for (unsigned int k = 0; k < n; k++) {
+		struct lp_pkt_meta m;
+
+		CU_ASSERT_FATAL(lp_pkt_parse(out[k], lens[k], &m) == LP_DROP_NONE);
+		be[client_index(m.key.src)] = m.key.dst[3];
+	}
+}
+
+static void
+test_flow_survives_unrelated_snapshot_swaps(void)
+{
+	static int before[N_CLIENTS], after[N_CLIENTS];
+	struct lp_cfg_backend nb = { .port = 8081, .weight = 1 };
+	struct lp_diag d = { 0 };
+	struct lp_ip a15, a16, a11;
+	unsigned int n = 300;
+
+	/* Flows of test 2 (sport 30000): their backends now. */
+	plain_backends(n, 30000, before);
+	lp_ip_parse("10.1.0.15", &a15);
+	lp_ip_parse("10.1.0.16", &a16);
+	lp_ip_parse("10.1.0.11", &a11);
+	for (int round = 0; round < 20; round++) {
+		nb.addr = round % 2 ? a16 : a15;
+		CU_ASSERT(lp_ctl_backend_add(ctl, "plain", &nb, &d) == 0);
+		CU_ASSERT(lp_ctl_backend_set_weight(ctl, "plain", &a11, 8081, 1 + round % 3, &d) == 0);
+		CU_ASSERT(lp_ctl_backend_del(ctl, "plain", &nb.addr, 8081, &d) == 0);
+	}
+	lp_diag_print(&d, stderr);
+	lp_diag_clear(&d);
+	plain_backends(n, 30000, after);
+	for (unsigned int i = 0; i < n; i++)
+		CU_ASSERT(before[i] == after[i]);
+}
+
+static void
+test_removed_backend_moves_only_its_clients(void)
+{
+	struct lp_diag d = { 0 };
+	struct lp_ip gone;
+	uint8_t f[256];
+	char cip[32];
+	unsigned int moved_to[N_BACKENDS] = { 0 }, victims = 0, got;
+
+	lp_ip_parse("10.1.0.12", &gone);
+	CU_ASSERT_FATAL(lp_ctl_backend_del(ctl, "sticky", &gone, 8080, &d) == 0);
+	lp_diag_clear(&d);
+	/* A new connection of every client, and a packet of its old flow. */
+	for (unsigned int i = 0; i < N_CLIENTS; i++) {
+		int len;
+
+		client_ip(cip, sizeof(cip), i);
+		len = itest_frame(f, sizeof(f), NULL, cip, 40000, "10.0.0.100", 80, IPPROTO_TCP, LP_TCP_SYN);
+		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+		len = itest_frame(f, sizeof(f), NULL, cip, 20000, "10.0.0.100", 80, IPPROTO_TCP, LP_TCP_ACK);
+		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	}
+	got = itest_collect(ctl, &lan, 2 * N_CLIENTS, 20000, out, lens);
+	CU_ASSERT_FATAL(got == 2 * N_CLIENTS);
+	{
+		static int seen[N_CLIENTS];
+
+		for (unsigned int i = 0; i < N_CLIENTS; i++)
+			seen[i] = -1;
+		for (unsigned int k = 0; k < got; k++) {
+			struct lp_pkt_meta m;
+			unsigned int ci;
+			int be;
+
+			CU_ASSERT_FATAL(lp_pkt_parse(out[k], lens[k], &m) == LP_DROP_NONE);
+			ci = client_index(m.key.src);
+			be = m.key.dst[3] - 11;
+			CU_ASSERT(be != 1);	/* nobody reaches the removed backend */
+			if (sticky_of[ci] != 1)
+				CU_ASSERT(be == sticky_of[ci]);	/* nobody else moved */
+			/* old flow and new connection of a client agree */
+			if (seen[ci] >= 0)
+				CU_ASSERT(seen[ci] == be);
+			seen[ci] = be;
+		}
+		for (unsigned int i = 0; i < N_CLIENTS; i++)
+			if (sticky_of[i] == 1) {
+				victims++;
+				moved_to[seen[i]]++;
+			}
+	}
+	printf("\n    clients of the removed backend: %u, now on .11/.13/.14: %u/%u/%u\n", victims, moved_to[0],
+	       moved_to[2], moved_to[3]);
+	CU_ASSERT(victims > 0);
+	/* spread over the survivors, not piled on one */
+	CU_ASSERT(moved_to[0] > 0 && moved_to[2] > 0 && moved_to[3] > 0);
+	CU_ASSERT(moved_to[0] < victims * 2 / 3 && moved_to[2] < victims * 2 / 3 && moved_to[3] < victims * 2 / 3);
+}
+
+static int
+count_binding(void *ctx, const struct lp_binding_view *b)
+{
+	(void)b;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void
+test_affinity_expires_after_timeout(void)
+{
+	struct lp_service_view v;
+	struct lp_ip client;
+	uint8_t f[256];
+	int len, n = 0;
+	uint64_t later;
+
+	len = itest_frame(f, sizeof(f), NULL, "172.16.200.7", 1234, "10.0.0.104", 80, IPPROTO_TCP, LP_TCP_SYN);
+	CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, NULL, NULL) == 1);
+	lp_ip_parse("172.16.200.7", &client);
+	CU_ASSERT(lp_ctl_affinity_walk(ctl, "short", &client, count_binding, &n) == 1);
+	CU_ASSERT(n == 1);
+	/* Three seconds later (timeoutSeconds: 1): a full scan expires it. */
+	later = rte_rdtsc() + 3 * rte_get_tsc_hz();
+	for (int i = 0; i < 4000; i++)
+		lp_ctl_poll(ctl, later);
+	n = 0;
+	CU_ASSERT(lp_ctl_affinity_walk(ctl, "short", &client, count_binding, &n) == 0);
+	CU_ASSERT(lp_ctl_service_view_by_name(ctl, "short", &v) == 0);
+	CU_ASSERT(v.aff[LP_AFF_EXPIRED] == 1);
+	CU_ASSERT(v.aff[LP_AFF_NEW] == 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct lp_test_case cases[] = {
+		{ "affinity pins each client on every worker", test_affinity_pins_client_on_every_worker },
+		{ "connections spread without affinity", test_connections_spread_without_affinity },
+		{ "NAT replies translated on any worker", test_nat_replies_translated_on_any_worker },
+		{ "DSR output bytes", test_dsr_output_bytes },
+		{ "tunnel output bytes", test_tunnel_output_bytes },
+		{ "flow survives unrelated snapshot swaps", test_flow_survives_unrelated_snapshot_swaps },
+		{ "removed backend moves only its clients", test_removed_backend_moves_only_its_clients },
+		{ "affinity expires after its timeout", test_affinity_expires_after_timeout },
+		{ NULL, NULL },
+	};
+	static const struct lp_test_suite suites[] = {
+		{ "datapath", suite_init, suite_cleanup, cases },
+		{ NULL, NULL, NULL, NULL },
+	};
+
+	(void)argc;
+	if (itest_eal_init(argv[0], 2) != 0) {
+		fprintf(stderr, "EAL initialisation failed\n");
+		return EXIT_FAILURE;
+	}
+	return lp_test_run(suites);
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Install what limpet needs to build, test and run its demo on Debian 12,
+# with apt-get, only when something is missing. Needs root.
+set -euo pipefail
+
+pkgs=(
+	build-essential meson ninja-build pkg-config
+	dpdk dpdk-dev libdpdk-dev libnuma-dev libyaml-dev libcunit1-dev libpcap-dev
+	iproute2 ethtool curl python3 procps
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "limpet: missing packages: ${missing[*]} (run as root to install them)" >&2
+		exit 1
+	fi
+	echo "limpet: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
