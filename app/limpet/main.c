@@ -1,7 +1,262 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: replaced by the application */
-int
-main(void)
+/*
+ * limpet: argument parsing, EAL, signals, and the control loop. Everything
+ * else lives in liblimpet.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "lp_config.h"
+#include "lp_ctl.h"
+#include "lp_log.h"
+
+static volatile sig_atomic_t quit_signal;
+static volatile sig_atomic_t reload_signal;
+
+struct app_opts {
+	const char *config;
+	bool check_only;
+	long idle_exit_ms;	/* < 0: run until stopped */
+};
+
+static void
+usage(FILE *out, const char *prog)
 {
+	fprintf(out,
+		"usage: %s [EAL options] -- --config FILE [options]\n"
+		"       %s --check-config FILE\n"
+		"\n"
+		"limpet options (after --):\n"
+		"  --config FILE        YAML configuration (see docs/configuration.md)\n"
+		"  --check-config [FILE] validate the configuration, print a summary, exit 0/1 (no EAL)\n"
+		"  --idle-exit MS       exit once no packet arrived for MS milliseconds, printing a\n"
+		"                       counter summary (replay mode: --vdev net_pcap0,rx_pcap=in.pcap,...)\n"
+		"  --help               this text\n",
+		prog, prog);
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_signal = 1;
+	else
+		quit_signal = 1;
+}
+
+static int
+check_config(const char *path)
+{
+	struct lp_diag d = { 0 };
+	struct lp_config *c = lp_config_load(path, &d);
+	char line[256];
+
+	if (c == NULL) {
+		lp_diag_print(&d, stderr);
+		lp_diag_clear(&d);
+		return EXIT_FAILURE;
+	}
+	lp_config_summary(c, line, sizeof(line));
+	printf("%s\n", line);
+	lp_config_free(c);
+	lp_diag_clear(&d);
+	return EXIT_SUCCESS;
+}
+
+/* limpet's own options, after EAL's. Returns 0, 1 (exit 0: --help) or -1. */
+static int
+parse_opts(int argc, char **argv, struct app_opts *o)
+{
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", optional_argument, NULL, 'C' },
+		{ "idle-exit", required_argument, NULL, 'I' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	o->idle_exit_ms = -1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		char *end;
+
+		switch (opt) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'C':
+			o->check_only = true;
+			if (optarg != NULL)
+				o->config = optarg;
+			else if (optind < argc && argv[optind][0] != '-')
+				o->config = argv[optind++];
+			break;
+		case 'I':
+			errno = 0;
+			o->idle_exit_ms = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || o->idle_exit_ms < 0) {
+				fprintf(stderr, "limpet: --idle-exit: '%s' is not a number of milliseconds\n", optarg);
+				return -1;
+			}
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			return 1;
+		default:
+			usage(stderr, argv[0]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "limpet: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (o->config == NULL) {
+		fprintf(stderr, "limpet: --config FILE is required\n");
+		return -1;
+	}
 	return 0;
+}
+
+/* Packets seen so far, and whether any are still on their way. */
+static uint64_t
+activity(struct lp_ctl *c)
+{
+	static struct lp_stats s;
+
+	lp_ctl_stats(c, &s);
+	return s.c[LP_WC_rx_pkts] + s.c[LP_WC_injected];
+}
+
+static void
+sleep_us(long us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int
+run(struct app_opts *o)
+{
+	struct lp_diag d = { 0 };
+	struct lp_config *cfg = lp_config_load(o->config, &d);
+	struct lp_ctl *c;
+	uint64_t hz = rte_get_tsc_hz(), last_activity, idle_since;
+
+	if (cfg == NULL) {
+		lp_diag_print(&d, stderr);
+		lp_diag_clear(&d);
+		return EXIT_FAILURE;
+	}
+	c = lp_ctl_create(cfg, NULL, &d);
+	lp_config_free(cfg);
+	if (c == NULL) {
+		lp_diag_print(&d, stderr);
+		lp_diag_clear(&d);
+		return EXIT_FAILURE;
+	}
+	lp_diag_clear(&d);
+	if (lp_ctl_start(c) != 0) {
+		fprintf(stderr, "limpet: cannot launch the workers\n");
+		lp_ctl_destroy(c);
+		return EXIT_FAILURE;
+	}
+	lp_ctl_announce(c);
+	LP_LOG(INFO, app, "running: %u workers, config %s\n", lp_ctl_dp(c)->n_workers, o->config);
+	last_activity = activity(c);
+	idle_since = rte_rdtsc();
+	while (!quit_signal) {
+		uint64_t now = rte_rdtsc();
+
+		lp_ctl_poll(c, now);
+		if (reload_signal) {
+			struct lp_config *next;
+
+			reload_signal = 0;
+			next = lp_config_load(o->config, &d);
+			if (next == NULL || lp_ctl_apply(c, next, &d) != 0) {
+				fprintf(stderr, "limpet: reload of %s refused, running configuration unchanged:\n",
+					o->config);
+				lp_diag_print(&d, stderr);
+			} else {
+				LP_LOG(NOTICE, app, "reloaded %s\n", o->config);
+			}
+			lp_config_free(next);
+			lp_diag_clear(&d);
+		}
+		if (o->idle_exit_ms >= 0) {
+			uint64_t a = activity(c);
+
+			if (a != last_activity) {
+				last_activity = a;
+				idle_since = now;
+			} else if (now - idle_since >= (uint64_t)o->idle_exit_ms * hz / 1000) {
+				break;
+			}
+		}
+		sleep_us(200);
+	}
+	lp_ctl_stop(c);
+	/* Slow-path work the workers handed over last, then the summary. */
+	lp_ctl_poll(c, rte_rdtsc());
+	lp_ctl_print_summary(c, stdout);
+	fflush(stdout);
+	lp_ctl_destroy(c);
+	return EXIT_SUCCESS;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app_opts o = { 0 };
+	int sep = -1, ret;
+
+	/* `limpet --check-config FILE` needs no EAL: look for it first. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0 && sep < 0)
+			sep = i;
+		if (strcmp(argv[i], "--help") == 0 && sep < 0) {
+			usage(stdout, argv[0]);
+			return EXIT_SUCCESS;
+		}
+	}
+	if (sep < 0) {
+		ret = parse_opts(argc, argv, &o);
+		if (ret != 0)
+			return ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+		if (o.check_only)
+			return check_config(o.config);
+		fprintf(stderr, "limpet: EAL options and then -- are needed to run (see --help)\n");
+		return EXIT_FAILURE;
+	}
+	argv[sep] = argv[0];
+	ret = parse_opts(argc - sep, argv + sep, &o);
+	if (ret != 0)
+		return ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	if (o.check_only)
+		return check_config(o.config);
+	ret = rte_eal_init(sep, argv);
+	if (ret < 0) {
+		fprintf(stderr, "limpet: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		return EXIT_FAILURE;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	ret = run(&o);
+	rte_eal_cleanup();
+	return ret;
 }

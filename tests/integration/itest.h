@@ -37,7 +37,7 @@ struct itest_port {
  */
 int itest_eal_init(const char *prog, unsigned int workers);
 
-/** Create a ring port named @p name with @p nq queue pairs. */
+/** Create a ring port with @p nq queue pairs; its DPDK device name is "net_ring_" + @p name. */
 int itest_port_create(struct itest_port *p, const char *name, uint32_t nq);
 
 /** Parse YAML text into a config (asserting success). */

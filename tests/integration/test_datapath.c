@@ -25,8 +25,8 @@
 
 static const char config_yaml[] =
 	"ports:\n"
-	"  - { name: wan, device: ring_wan, address: 10.0.0.1/24, gateway: 10.0.0.254 }\n"
-	"  - { name: lan, device: ring_lan, address: 10.1.0.1/24 }\n"
+	"  - { name: wan, device: net_ring_wan, address: 10.0.0.1/24, gateway: 10.0.0.254 }\n"
+	"  - { name: lan, device: net_ring_lan, address: 10.1.0.1/24 }\n"
 	"neighbors:\n"
 	"  - { address: 10.0.0.254, mac: \"02:00:00:00:00:fe\", port: wan }\n"
 	"  - { address: 10.1.0.11, mac: \"02:00:00:00:01:0b\", port: lan }\n"
@@ -111,7 +111,7 @@ assert_checksums(const uint8_t *f, uint32_t len, struct lp_pkt_meta *m)
 static int
 suite_init(void)
 {
-	if (itest_port_create(&wan, "ring_wan", 2) != 0 || itest_port_create(&lan, "ring_lan", 2) != 0)
+	if (itest_port_create(&wan, "wan", 2) != 0 || itest_port_create(&lan, "lan", 2) != 0)
 		return -1;
 	ctl = itest_start(config_yaml);
 	if (ctl == NULL)
