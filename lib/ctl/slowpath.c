@@ -38,6 +38,8 @@ struct held {
 };
 
 struct lp_slowpath {
+	uint64_t icmp_tokens_at;	/* TSC the ICMP error budget was last refilled */
+	uint32_t icmp_tokens;
 	struct held hold[HOLD_MAX];
 	uint32_t n_hold;
 	uint32_t nbr_cursor;
@@ -492,6 +494,47 @@ handle_echo(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m, const struct lp
 	ctl_send(c, port, m);
 }
 
+#define ICMP_ERRORS_PER_SEC 200u
+
+/* Tell a client its packet does not fit the tunnel (fragmentation needed,
+ * packet too big), from limpet's address on the port it came in on, back
+ * to the hop it came from. Rate limited as RFC 1812 / 4443 ask. */
+static void
+send_too_big(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m, const struct lp_pkt_meta *meta,
+	     uint32_t mtu, uint64_t now)
+{
+	struct lp_slowpath *sp = c->slow;
+	struct lp_icmp_err_spec e = { 0 };
+	struct lp_ip client = { .family = meta->key.family };
+	const struct lp_ip *src;
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct rte_mbuf *r;
+	uint8_t *buf;
+
+	if (now - sp->icmp_tokens_at >= c->dp.hz) {
+		sp->icmp_tokens_at = now;
+		sp->icmp_tokens = ICMP_ERRORS_PER_SEC;
+	}
+	memcpy(client.a, meta->key.src, 16);
+	src = own_addr(c, port, &client);
+	if (sp->icmp_tokens == 0 || src == NULL || (r = alloc_frame(c, &buf)) == NULL) {
+		c->stats->drop[LP_DROP_TOO_BIG]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	sp->icmp_tokens--;
+	memcpy(e.dst_mac.b, f + 6, 6);
+	e.src_mac = c->dp.port[port].mac;
+	e.src = *src;
+	e.type = meta->key.family == LP_AF_INET ? 3 : 2;
+	e.code = meta->key.family == LP_AF_INET ? 4 : 0;
+	e.info = mtu;
+	send_built(c, port, r, lp_pkt_build_icmp_error(buf, rte_pktmbuf_tailroom(r), &e, f, meta));
+	/* The packet itself is not forwarded. */
+	c->stats->drop[LP_DROP_TOO_BIG]++;
+	rte_pktmbuf_free(m);
+}
+
 void
 ctl_slowpath_poll(struct lp_ctl *c, uint64_t now)
 {
@@ -510,6 +553,14 @@ ctl_slowpath_poll(struct lp_ctl *c, uint64_t now)
 				rte_pktmbuf_free(m);
 				continue;
 			}
+			if (m->hash.fdir.hi == LP_SLOW_TOO_BIG) {
+				send_too_big(c, (uint16_t)port, m, &meta, m->hash.fdir.lo, now);
+				continue;
+			}
+			if (m->hash.fdir.hi == LP_SLOW_RESOLVE) {
+				hold_for_neighbor(c, m, &meta, now);
+				continue;
+			}
 			switch (meta.cls) {
 			case LP_PKT_ARP:
 				handle_arp(c, (uint16_t)port, m);
@@ -520,15 +571,10 @@ ctl_slowpath_poll(struct lp_ctl *c, uint64_t now)
 			default:
 				break;
 			}
-			if (is_own(c, meta.key.family, meta.key.dst) || is_vip(c, meta.key.family, meta.key.dst)) {
-				if (meta.cls == LP_PKT_ICMP)
-					handle_echo(c, (uint16_t)port, m, &meta);
-				else if (lp_health_input(c, m, &meta, now) != 0)
-					rte_pktmbuf_free(m);
-				continue;
-			}
-			/* Forwarded by a worker to a next hop nobody resolved yet. */
-			hold_for_neighbor(c, m, &meta, now);
+			if (meta.cls == LP_PKT_ICMP)
+				handle_echo(c, (uint16_t)port, m, &meta);
+			else if (lp_health_input(c, m, &meta, now) != 0)
+				rte_pktmbuf_free(m);	/* nothing of limpet's listens there */
 		}
 	}
 	resolve_tick(c, now);

@@ -75,6 +75,13 @@ lp_dp_seconds(const struct lp_dp *dp, uint64_t now)
 	return (uint32_t)((now - dp->tsc0) / dp->hz);
 }
 
+/** Why a worker handed a packet to the control thread (mbuf hash.fdir.hi). */
+enum lp_slow_reason {
+	LP_SLOW_LOCAL = 1,	/**< for limpet itself: ARP, ND, echo, probe replies */
+	LP_SLOW_RESOLVE,	/**< forwarded packet whose next hop is unresolved (fdir.lo: port) */
+	LP_SLOW_TOO_BIG,	/**< needs an ICMP "too big" to its sender (fdir.lo: MTU) */
+};
+
 /** A request the control thread runs on a worker's own thread. */
 struct lp_worker_req {
 	void (*fn)(struct lp_worker *w, void *arg);

@@ -91,14 +91,24 @@ lp_worker_flush(struct lp_worker *w)
 		tx_port_flush(w, p);
 }
 
+/* Hand a packet to the control thread, saying why in the mbuf's hash.usr
+ * (the RSS hash is of no use to it). */
 static inline void
-to_slowpath(struct burst *b, struct rte_mbuf *mb)
+to_slowpath_why(struct burst *b, struct rte_mbuf *mb, uint32_t why, uint32_t arg)
 {
+	mb->hash.fdir.hi = why;
+	mb->hash.fdir.lo = arg;
 	if (rte_ring_sp_enqueue(b->w->to_ctl, mb) != 0) {
 		drop(b, mb, LP_DROP_SLOWPATH_FULL);
 		return;
 	}
 	b->st->c[LP_WC_slowpath]++;
+}
+
+static inline void
+to_slowpath(struct burst *b, struct rte_mbuf *mb)
+{
+	to_slowpath_why(b, mb, LP_SLOW_LOCAL, 0);
 }
 
 /* ---- load accounting (bounded load, least_conn) ---- */
@@ -367,7 +377,7 @@ lp_worker_flow_release(struct lp_worker *w, const struct lp_flow *f)
 
 static uint8_t *
 encap(struct burst *b, struct rte_mbuf *mb, const struct lp_pkt_meta *m, const struct lp_svc *s,
-      const struct lp_svc_backend *be, const struct lp_dp_port *out)
+      const struct lp_svc_backend *be)
 {
 	unsigned int len = LP_ENCAP_LEN(be->family);
 	uint8_t *frame = rte_pktmbuf_mtod(mb, uint8_t *);
@@ -375,10 +385,6 @@ encap(struct burst *b, struct rte_mbuf *mb, const struct lp_pkt_meta *m, const s
 	uint32_t want, h;
 	uint8_t hb[16];
 
-	if (m->l3_len + len > out->mtu) {
-		drop(b, mb, LP_DROP_TOO_BIG);
-		return NULL;
-	}
 	if (rte_pktmbuf_headroom(mb) < len) {
 		drop(b, mb, LP_DROP_NO_HEADROOM);
 		return NULL;
@@ -424,6 +430,17 @@ to_backend(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const st
 		drop(b, mb, LP_DROP_NO_NEIGHBOR);
 		return;
 	}
+	if (unlikely(s->mode == LP_FWD_TUNNEL && m->l3_len + LP_ENCAP_LEN(be->family) > out->mtu)) {
+		/* Path MTU discovery: the client learns the tunnel's smaller
+		 * MTU from an ICMP error the control thread builds. A packet
+		 * that may be fragmented (IPv4 without DF) is too, but limpet
+		 * does not fragment: it drops it. */
+		if (m->key.family == LP_AF_INET6 || (m->flags & LP_PKT_F_DF))
+			to_slowpath_why(b, mb, LP_SLOW_TOO_BIG, out->mtu - LP_ENCAP_LEN(be->family));
+		else
+			drop(b, mb, LP_DROP_TOO_BIG);
+		return;
+	}
 	if (unlikely(!lp_pkt_dec_ttl(frame, m))) {
 		drop(b, mb, LP_DROP_TTL);
 		return;
@@ -433,7 +450,7 @@ to_backend(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const st
 		lp_pkt_dnat(frame, m, be->addr, be->port);
 		break;
 	case LP_FWD_TUNNEL:
-		frame = encap(b, mb, m, s, be, out);
+		frame = encap(b, mb, m, s, be);
 		if (frame == NULL)
 			return;
 		break;
@@ -467,7 +484,7 @@ to_client(struct burst *b, struct rte_mbuf *mb, const struct lp_pkt_meta *m)
 		if (nbr == LP_NBR_NONE) {
 			/* On-link client nobody resolved yet: the control
 			 * thread resolves it and sends the packet on. */
-			to_slowpath(b, mb);
+			to_slowpath_why(b, mb, LP_SLOW_RESOLVE, (uint32_t)port);
 			return;
 		}
 	}
@@ -713,6 +730,10 @@ handle_fragment(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m)
 		to_backend(b, mb, m, s, p.id);
 		return;
 	}
+	if (lp_idx_lookup(b->ix, LP_IDX_OWN, m->key.dst, 0, 0) != LP_IDX_NONE) {
+		to_slowpath(b, mb);
+		return;
+	}
 	v = lp_idx_lookup(b->ix, LP_IDX_REV_ANYPORT, m->key.src, 0, m->key.proto);
 	if (v != LP_IDX_NONE) {
 		if (v & LP_IDX_MULTI) {
@@ -720,10 +741,6 @@ handle_fragment(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m)
 			return;
 		}
 		handle_reply(b, mb, m, v);
-		return;
-	}
-	if (lp_idx_lookup(b->ix, LP_IDX_OWN, m->key.dst, 0, 0) != LP_IDX_NONE) {
-		to_slowpath(b, mb);
 		return;
 	}
 	drop(b, mb, LP_DROP_NO_SERVICE);
