@@ -29,6 +29,8 @@
 
 #include <rte_hash.h>
 
+#include "lp_pkt.h"
+
 struct rte_rcu_qsbr;
 
 /** Key: a service and a client address masked by the service's prefix. */
@@ -127,6 +129,17 @@ void lp_aff_free(struct lp_aff_table *t);
 /** Build the key for a client of a service (address masked to @p prefix bits). */
 void lp_aff_key_make(struct lp_aff_key *k, uint16_t svc_id, uint8_t family, const uint8_t *addr,
 		     unsigned int prefix);
+
+/**
+ * The hash Maglev places a client by: its masked address alone (not the
+ * service id, which is local to one limpet), so every worker and every
+ * limpet instance with the same config puts a new client on one backend.
+ */
+static inline uint32_t
+lp_aff_client_hash(const struct lp_aff_key *k)
+{
+	return lp_hash_bytes(k->addr, sizeof(k->addr), 0x636c6e74u ^ k->family);
+}
 
 static inline hash_sig_t
 lp_aff_sig(const struct lp_aff_table *t, const struct lp_aff_key *k)

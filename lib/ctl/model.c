@@ -265,6 +265,18 @@ ctl_publish(struct lp_ctl *c, struct msvc *s, uint64_t now)
 	return ctl_publish_index(c);
 }
 
+/* Publish, then wait until every worker uses the new snapshot: when a
+ * command returns, its change is in force everywhere. */
+static int
+publish_visible(struct lp_ctl *c, struct msvc *s, uint64_t now)
+{
+	int ret = ctl_publish(c, s, now);
+
+	if (ret == 0)
+		ctl_wait_visible(c);
+	return ret;
+}
+
 static int
 alloc_gslot(struct lp_ctl *c)
 {
@@ -539,7 +551,10 @@ lp_ctl_service_add(struct lp_ctl *c, const struct lp_cfg_service *svc, struct lp
 
 	if (ret != 0)
 		return ret;
-	return ctl_svc_add(c, svc, rte_rdtsc(), err);
+	ret = ctl_svc_add(c, svc, rte_rdtsc(), err);
+	if (ret == 0)
+		ctl_wait_visible(c);
+	return ret;
 }
 
 int
@@ -550,6 +565,7 @@ lp_ctl_service_del(struct lp_ctl *c, const char *name, struct lp_diag *err)
 	if (s == NULL)
 		return -ENOENT;
 	model_svc_del(c, s);
+	ctl_wait_visible(c);
 	return 0;
 }
 
@@ -568,7 +584,7 @@ lp_ctl_backend_add(struct lp_ctl *c, const char *svc, const struct lp_cfg_backen
 	/* Scale-out: give idle bindings a chance to move to the newcomer. */
 	if (s->cfg.rebalance == LP_REBALANCE_IDLE)
 		s->rebalance_until = now + 60 * c->dp.hz;
-	return ctl_publish(c, s, now);
+	return publish_visible(c, s, now);
 }
 
 static void
@@ -600,10 +616,12 @@ lp_ctl_backend_del(struct lp_ctl *c, const char *svc, const struct lp_ip *addr, 
 			b->removing = true;
 			b->removing_since = now;
 		}
-		return ctl_publish(c, s, now);
+		return publish_visible(c, s, now);
 	}
-	finish_removal(c, s, b, LP_AFF_DOWN);
-	return ctl_publish(c, s, now);
+	/* Removed at once: its bindings are not deleted but moved, by the
+	 * next packet of their client or by the affinity scan (reason down). */
+	model_be_remove(c, s, b);
+	return publish_visible(c, s, now);
 }
 
 int
@@ -623,7 +641,7 @@ lp_ctl_backend_set_weight(struct lp_ctl *c, const char *svc, const struct lp_ip 
 		return -ERANGE;
 	}
 	b->cfg.weight = weight;
-	return ctl_publish(c, s, rte_rdtsc());
+	return publish_visible(c, s, rte_rdtsc());
 }
 
 static void
@@ -652,7 +670,7 @@ lp_ctl_backend_set_state(struct lp_ctl *c, const char *svc, const struct lp_ip *
 	if (state == LP_BACKEND_UP)
 		b->removing = false;
 	set_eligibility(s, b, before, now);
-	return ctl_publish(c, s, now);
+	return publish_visible(c, s, now);
 }
 
 int
@@ -674,7 +692,7 @@ lp_ctl_backend_set_health(struct lp_ctl *c, const char *svc, const struct lp_ip 
 	before = ctl_be_state(s, b);
 	b->healthy = healthy;
 	set_eligibility(s, b, before, now);
-	return ctl_publish(c, s, now);
+	return publish_visible(c, s, now);
 }
 
 int
@@ -701,7 +719,7 @@ lp_ctl_service_set_affinity(struct lp_ctl *c, const char *svc, int64_t timeout_s
 		else
 			s->cfg.prefix_v6 = (uint8_t)prefix;
 	}
-	return ctl_publish(c, s, rte_rdtsc());
+	return publish_visible(c, s, rte_rdtsc());
 }
 
 int
@@ -815,6 +833,32 @@ ctl_affinity_purge(struct lp_ctl *c, uint16_t svc_id, int be_id, const struct lp
 	return n;
 }
 
+/* Re-choose a binding whose backend is down or removed, as a worker would. */
+static void
+move_binding(struct lp_ctl *c, struct msvc *s, const struct lp_svc *snap, struct lp_aff_entry *e, uint64_t t)
+{
+	uint32_t hash = lp_aff_client_hash(&e->key), idx;
+	uint64_t expect = t;
+	uint16_t id;
+
+	if (snap->mg->n_active == 0)
+		return;
+	if (snap->bounded_load > 1.0)
+		idx = lp_maglev_pick_bounded(snap->mg, hash, (const uint32_t *)s->load->active, snap->mg_id,
+					     atomic_load(&s->load->total), snap->bounded_load);
+	else
+		idx = lp_maglev_lookup(snap->mg, hash);
+	if (idx == LP_MAGLEV_NONE)
+		return;
+	id = (uint16_t)snap->mg_id[idx];
+	if (!lp_aff_set(e, &expect, id, snap->be[id].gen))
+		return;	/* a worker moved it first */
+	unbind_load(s, t);
+	atomic_fetch_add(&s->load->active[id], 1);
+	atomic_fetch_add(&s->load->total, 1);
+	c->stats->svc[s->id].aff[LP_AFF_DOWN]++;
+}
+
 /* Move an idle binding to its current Maglev choice after scale-out. */
 static void
 rebalance_one(struct lp_ctl *c, struct msvc *s, const struct lp_svc *snap, struct lp_aff_entry *e,
@@ -830,8 +874,7 @@ rebalance_one(struct lp_ctl *c, struct msvc *s, const struct lp_svc *snap, struc
 	}
 	if (s->rebalance_budget == 0 || atomic_load(&e->flows) != 0)
 		return;
-	/* The hash the workers use for this client (see pick_affinity). */
-	hash = lp_hash_bytes(e->key.addr, sizeof(e->key.addr), 0x636c6e74u ^ e->key.family);
+	hash = lp_aff_client_hash(&e->key);
 	idx = lp_maglev_lookup(snap->mg, hash);
 	if (idx == LP_MAGLEV_NONE)
 		return;
@@ -888,8 +931,10 @@ ctl_affinity_scan(struct lp_ctl *c, uint64_t now, uint32_t budget)
 				continue;
 			}
 			if (lp_aff_bound(tg) && !lp_svc_backend_valid(snap, lp_aff_be_id(tg), lp_aff_be_gen(tg))) {
-				/* Its backend is down: leave the move to the next packet
-				 * (workers count it), but stop counting it here. */
+				/* Its backend is down or gone: move the binding now, so a
+				 * client that is quiet meanwhile does not return to a
+				 * backend that comes back later. */
+				move_binding(c, s, snap, e, tg);
 				continue;
 			}
 			if (s->rebalance_until > now && lp_aff_bound(tg))

@@ -16,7 +16,6 @@
 /* Seeds of the deterministic hashes that feed Maglev: every limpet instance
  * uses the same ones, so instances agree on new flows and new clients. */
 #define FLOW_SEED 0x6c696d70u
-#define CLIENT_SEED 0x636c6e74u
 
 /* Per-burst context: loaded once, used for every packet of the burst. */
 struct burst {
@@ -265,9 +264,7 @@ pick_affinity(struct burst *b, const struct lp_svc *s, const struct lp_pkt_meta 
 	uint64_t t;
 
 	lp_aff_key_make(&k, s->id, m->key.family, m->key.src, prefix);
-	/* Maglev input: the masked client address alone, so every limpet
-	 * instance and every worker places a new client alike. */
-	hash = lp_hash_bytes(k.addr, sizeof(k.addr), CLIENT_SEED ^ k.family);
+	hash = lp_aff_client_hash(&k);
 	sig = lp_aff_sig(aff, &k);
 	pos = lp_aff_lookup(aff, &k, sig);
 	if (pos < 0) {
