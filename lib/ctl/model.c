@@ -225,7 +225,11 @@ ctl_publish(struct lp_ctl *c, struct msvc *s, uint64_t now)
 		bs[i].port = b->cfg.port;
 		bs[i].state = ctl_be_state(s, b);
 		bs[i].weight = ctl_be_weight(c, s, b, now);
-		bs[i].maglev_weight = b->cfg.weight;
+		/* Up backends are placed by their effective weight, which a slow
+		 * start ramps; draining and down ones keep their configured
+		 * weight in the table's first pass, so marking them inactive
+		 * moves only their own slots. */
+		bs[i].maglev_weight = bs[i].state == LP_BE_UP ? bs[i].weight : b->cfg.weight;
 		bs[i].tx_port = b->tx_port;
 		bs[i].nbr = b->nbr;
 		bs[i].gslot = b->gslot;

@@ -108,7 +108,7 @@ struct lp_svc_backend_spec {
 	uint16_t port;		/**< host order */
 	uint8_t state;		/**< enum lp_be_state except ABSENT */
 	uint32_t weight;	/**< effective weight */
-	uint32_t maglev_weight;	/**< weight for the table's first pass (configured weight) */
+	uint32_t maglev_weight;	/**< weight in the table's first pass (see lp_svc_build()) */
 	uint16_t tx_port;
 	uint32_t nbr;
 	uint32_t gslot;

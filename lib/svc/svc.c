@@ -83,9 +83,6 @@ lp_svc_build(const struct lp_svc_spec *spec)
 		b->gslot = bs->gslot;
 		b->weight = bs->weight;
 		mb[i].key = lp_maglev_key(bs->addr.a, lp_ip_len(&bs->addr), bs->port);
-		/* The first pass uses the configured weight so that ramping a
-		 * slow-starting backend or draining one disturbs as little of the
-		 * table as possible; the effective weight decides who is active. */
 		mb[i].weight = bs->maglev_weight;
 		mb[i].flags = (bs->state == LP_BE_UP && bs->weight > 0) ? 0 : LP_MAGLEV_F_INACTIVE;
 		mb[i].cookie = bs->id;
