@@ -38,8 +38,8 @@ struct lp_aff_key {
 	uint8_t addr[16];
 	uint16_t svc_id;
 	uint8_t family;
-	uint8_t pad;		/**< always 0 */
-};
+	uint8_t pad[5];		/**< always 0 */
+} __attribute__((aligned(8)));	/* the hash reads it 8 bytes at a time */
 
 /** Why a binding was created, moved or removed (per-service counters). */
 #define LP_AFF_REASONS(X) \
@@ -70,7 +70,7 @@ struct lp_aff_entry {
 	_Atomic uint8_t used;		/**< key present (set by the inserter) */
 	uint8_t pad[3];
 	struct lp_aff_key key;		/**< copy for the control thread's scans */
-	uint8_t pad2[64 - 44];
+	uint8_t pad2[64 - 48];
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct lp_aff_entry) == 64, "one cache line per binding");

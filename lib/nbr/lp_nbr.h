@@ -40,8 +40,8 @@ enum lp_nbr_state {
 struct lp_nbr_key {
 	uint8_t addr[16];
 	uint8_t family;
-	uint8_t pad[3];
-};
+	uint8_t pad[7];
+} __attribute__((aligned(8)));	/* the hash reads it 8 bytes at a time */
 
 struct lp_nbr_entry {
 	_Atomic uint64_t mac;	/**< workers read this only */

@@ -83,7 +83,7 @@ struct lp_flow_key {
 	uint8_t proto;		/**< IPPROTO_* */
 	uint8_t family;		/**< LP_AF_INET or LP_AF_INET6 */
 	uint16_t zone;		/**< 0 from the parser; free for the user (e.g. a service id) */
-};
+} __attribute__((aligned(8)));	/* hashes (CRC32) read it 8 bytes at a time */
 _Static_assert(sizeof(struct lp_flow_key) == 40, "lp_flow_key must stay 40 packed bytes");
 
 /** What the parser found. */
