@@ -26,6 +26,7 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	struct rte_eth_dev_info info;
 	uint16_t pid, nrx, ntx, nb_rxd, nb_txd;
 	struct rte_ether_addr ea;
+	bool soft_mac;
 	int ret;
 
 	if (rte_eth_dev_get_port_by_name(cp->device, &pid) != 0) {
@@ -77,12 +78,20 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 			return ret;
 		}
 	}
+	soft_mac = false;
 	if (cp->has_mac) {
 		memcpy(ea.addr_bytes, cp->mac.b, 6);
 		ret = rte_eth_dev_default_mac_addr_set(pid, &ea);
-		if (ret != 0)
-			LP_LOG(WARNING, ctl, "port '%s': cannot set MAC: %s; using the device's\n", cp->name,
-				strerror(-ret));
+		if (ret != 0) {
+			/* The device keeps its own address (pcap, some vdevs):
+			 * limpet still uses the configured one as its source and
+			 * listens promiscuously so frames to it arrive. */
+			LP_LOG(NOTICE, ctl, "port '%s': device cannot take MAC %02x:%02x:%02x:%02x:%02x:%02x (%s); "
+			       "using it in software, promiscuous\n", cp->name, ea.addr_bytes[0], ea.addr_bytes[1],
+			       ea.addr_bytes[2], ea.addr_bytes[3], ea.addr_bytes[4], ea.addr_bytes[5],
+			       strerror(-ret));
+			soft_mac = true;
+		}
 	}
 	/* Virtual devices often cannot change their MTU; limpet enforces the
 	 * configured one itself where it matters (tunnel headers). */
@@ -94,7 +103,10 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	}
 	/* IPv6 neighbor discovery arrives on solicited-node multicast groups. */
 	rte_eth_allmulticast_enable(pid);
-	rte_eth_macaddr_get(pid, &ea);
+	if (soft_mac)
+		rte_eth_promiscuous_enable(pid);
+	else
+		rte_eth_macaddr_get(pid, &ea);
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", cp->name);
 	p->port_id = pid;

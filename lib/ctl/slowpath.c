@@ -250,15 +250,22 @@ learn(struct lp_ctl *c, uint8_t family, const uint8_t *addr, const struct lp_mac
 	release_held(c, pos);
 }
 
+/* A packet rewritten by a worker but for its MACs: @nbr is its next hop's
+ * neighbor entry, or LP_NBR_NONE to route by its destination. */
 static void
-hold_for_neighbor(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *meta, uint64_t now)
+hold_for_neighbor(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *meta, uint32_t nbr,
+		  uint64_t now)
 {
 	struct lp_slowpath *sp = c->slow;
 	struct lp_ip dst = { .family = meta->key.family };
-	uint32_t nbr, per = 0;
+	uint32_t per = 0;
 	int32_t pos;
 	int port;
 
+	if (nbr != LP_NBR_NONE && nbr < c->dp.nbr->n_pos) {
+		port = c->dp.nbr->e[nbr].port;
+		goto hold;
+	}
 	memcpy(dst.a, meta->key.dst, 16);
 	port = lp_route_lookup(&c->dp.routes, dst.family, dst.a, &nbr);
 	if (port < 0) {
@@ -275,6 +282,7 @@ hold_for_neighbor(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta
 		}
 		nbr = (uint32_t)pos;
 	}
+hold:
 	if (lp_nbr_mac(c->dp.nbr, nbr, &(struct lp_mac){ { 0 } })) {
 		/* Resolved meanwhile. */
 		struct lp_mac mac;
@@ -558,7 +566,7 @@ ctl_slowpath_poll(struct lp_ctl *c, uint64_t now)
 				continue;
 			}
 			if (m->hash.fdir.hi == LP_SLOW_RESOLVE) {
-				hold_for_neighbor(c, m, &meta, now);
+				hold_for_neighbor(c, m, &meta, m->hash.fdir.lo, now);
 				continue;
 			}
 			switch (meta.cls) {
@@ -611,8 +619,16 @@ lp_ctl_announce(struct lp_ctl *c)
 
 		for (uint32_t i = 0; i < cp->n_addrs; i++)
 			announce_addr(c, p, &cp->addr[i]);
-		for (uint32_t i = 0; i < LP_MAX_SERVICES; i++)
-			if (c->svc[i] != NULL)
+		for (uint32_t i = 0; i < LP_MAX_SERVICES; i++) {
+			bool seen = false;
+
+			if (c->svc[i] == NULL)
+				continue;
+			/* One announcement per VIP, however many ports it serves. */
+			for (uint32_t k = 0; k < i && !seen; k++)
+				seen = c->svc[k] != NULL && lp_ip_equal(&c->svc[k]->cfg.vip, &c->svc[i]->cfg.vip);
+			if (!seen)
 				announce_addr(c, p, &c->svc[i]->cfg.vip);
+		}
 	}
 }

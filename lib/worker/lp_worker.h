@@ -78,7 +78,7 @@ lp_dp_seconds(const struct lp_dp *dp, uint64_t now)
 /** Why a worker handed a packet to the control thread (mbuf hash.fdir.hi). */
 enum lp_slow_reason {
 	LP_SLOW_LOCAL = 1,	/**< for limpet itself: ARP, ND, echo, probe replies */
-	LP_SLOW_RESOLVE,	/**< forwarded packet whose next hop is unresolved (fdir.lo: port) */
+	LP_SLOW_RESOLVE,	/**< rewritten packet whose next hop is unresolved (fdir.lo: its neighbor position, or LP_NBR_NONE: route by destination) */
 	LP_SLOW_TOO_BIG,	/**< needs an ICMP "too big" to its sender (fdir.lo: MTU) */
 };
 

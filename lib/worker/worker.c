@@ -417,12 +417,15 @@ to_backend(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const st
 	struct lp_be_stats *bs = &b->st->be[be->gslot];
 	struct lp_svc_stats *ss = &b->st->svc[s->id];
 	struct lp_mac dmac;
+	bool resolved;
 
 	if (unlikely(be->nbr == LP_NBR_NONE)) {
 		drop(b, mb, LP_DROP_NO_ROUTE);
 		return;
 	}
-	if (unlikely(!lp_nbr_mac(b->dp->nbr, be->nbr, &dmac))) {
+	resolved = lp_nbr_mac(b->dp->nbr, be->nbr, &dmac);
+	if (unlikely(!resolved && b->dp->nbr->e[be->nbr].state == LP_NBR_FAILED)) {
+		/* Resolution already failed: do not queue every packet. */
 		lp_nbr_want(b->dp->nbr, be->nbr);
 		drop(b, mb, LP_DROP_NO_NEIGHBOR);
 		return;
@@ -454,11 +457,17 @@ to_backend(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const st
 	default:	/* DSR: the backend owns the VIP; only L2 changes */
 		break;
 	}
-	lp_pkt_set_macs(frame, &dmac, &out->mac);
 	ss->pkts++;
 	ss->bytes += mb->pkt_len;
 	bs->pkts++;
 	bs->bytes += mb->pkt_len;
+	if (unlikely(!resolved)) {
+		/* Rewritten but for the MACs: the control thread holds it until
+		 * the next hop answers, then sends it. */
+		to_slowpath_why(b, mb, LP_SLOW_RESOLVE, be->nbr);
+		return;
+	}
+	lp_pkt_set_macs(frame, &dmac, &out->mac);
 	tx_enqueue(b->w, be->tx_port, mb);
 }
 
@@ -481,13 +490,16 @@ to_client(struct burst *b, struct rte_mbuf *mb, const struct lp_pkt_meta *m)
 		if (nbr == LP_NBR_NONE) {
 			/* On-link client nobody resolved yet: the control
 			 * thread resolves it and sends the packet on. */
-			to_slowpath_why(b, mb, LP_SLOW_RESOLVE, (uint32_t)port);
+			to_slowpath_why(b, mb, LP_SLOW_RESOLVE, LP_NBR_NONE);
 			return;
 		}
 	}
 	if (!lp_nbr_mac(b->dp->nbr, nbr, &dmac)) {
 		lp_nbr_want(b->dp->nbr, nbr);
-		drop(b, mb, LP_DROP_NO_NEIGHBOR);
+		if (b->dp->nbr->e[nbr].state == LP_NBR_FAILED)
+			drop(b, mb, LP_DROP_NO_NEIGHBOR);
+		else
+			to_slowpath_why(b, mb, LP_SLOW_RESOLVE, nbr);
 		return;
 	}
 	lp_pkt_set_macs(frame, &dmac, &b->dp->port[port].mac);
