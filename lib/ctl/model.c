@@ -814,9 +814,19 @@ ctl_affinity_purge(struct lp_ctl *c, uint16_t svc_id, int be_id, const struct lp
 {
 	struct lp_aff_table *t = c->dp.aff;
 	struct msvc *s = c->svc[svc_id];
+	uint32_t from = 0, to = t->n_pos;
 	int n = 0;
 
-	for (uint32_t pos = 0; pos < t->n_pos; pos++) {
+	if (only != NULL) {
+		/* One client: its position, not a scan of the table. */
+		int32_t pos = lp_aff_lookup(t, only, lp_aff_sig(t, only));
+
+		if (pos < 0)
+			return 0;
+		from = (uint32_t)pos;
+		to = from + 1;
+	}
+	for (uint32_t pos = from; pos < to; pos++) {
 		struct lp_aff_entry *e = &t->e[pos];
 		uint64_t tg;
 

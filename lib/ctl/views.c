@@ -188,10 +188,20 @@ lp_ctl_affinity_walk(struct lp_ctl *c, const char *svc, const struct lp_ip *clie
 
 	if (s == NULL)
 		return -ENOENT;
-	if (client != NULL)
+	uint32_t from = 0, to = t->n_pos;
+
+	if (client != NULL) {
+		int32_t pos;
+
 		lp_aff_key_make(&only, s->id, client->family, client->a,
 				client->family == LP_AF_INET ? s->cfg.prefix_v4 : s->cfg.prefix_v6);
-	for (uint32_t pos = 0; pos < t->n_pos; pos++) {
+		pos = lp_aff_lookup(t, &only, lp_aff_sig(t, &only));
+		if (pos < 0)
+			return 0;
+		from = (uint32_t)pos;
+		to = from + 1;
+	}
+	for (uint32_t pos = from; pos < to; pos++) {
 		struct lp_aff_entry *e = &t->e[pos];
 		struct lp_binding_view v;
 		uint64_t tg;
