@@ -372,6 +372,37 @@ restart_only_changes(struct lp_ctl *c, const struct lp_config *next, struct lp_d
 	return bad ? -EINVAL : 0;
 }
 
+/* Limits of the data path the config schema does not know about: checked
+ * before anything changes, so a file over them changes nothing. */
+static int
+over_limits(const struct lp_config *next, struct lp_diag *d)
+{
+	uint64_t backends = 0;
+	int bad = 0;
+
+	if (next->n_services > LP_MAX_SERVICES) {
+		ctl_err(d, "%s: %u services, at most %u", next->path, next->n_services, LP_MAX_SERVICES);
+		bad++;
+	}
+	for (uint32_t i = 0; i < next->n_services; i++) {
+		const struct lp_cfg_service *s = &next->services[i];
+
+		backends += s->n_backends;
+		if (s->n_backends > LP_SVC_MAX_BACKENDS) {
+			ctl_err(d, "%s:%u:%u: service '%s': %u backends, at most %u", next->path, s->pos.line,
+				s->pos.col, s->name, s->n_backends, LP_SVC_MAX_BACKENDS);
+			bad++;
+		}
+	}
+	/* Draining backends still hold a slot: leave them room. */
+	if (backends > LP_STATS_BE_SLOTS / 2) {
+		ctl_err(d, "%s: %llu backends in all services, at most %u", next->path,
+			(unsigned long long)backends, LP_STATS_BE_SLOTS / 2);
+		bad++;
+	}
+	return bad ? -EINVAL : 0;
+}
+
 /* Update one existing service in place from its new definition. */
 static int
 update_service(struct lp_ctl *c, struct msvc *s, const struct lp_cfg_service *n, uint64_t now,
@@ -418,6 +449,8 @@ lp_ctl_apply(struct lp_ctl *c, const struct lp_config *next, struct lp_diag *d)
 	if (ret != 0)
 		return ret;
 	ret = restart_only_changes(c, next, d);
+	if (ret == 0)
+		ret = over_limits(next, d);
 	if (ret != 0)
 		return ret;
 	/* Flow timeouts: plain stores the workers pick up on their next
