@@ -25,10 +25,13 @@
 
 static const char config_yaml[] =
 	"ports:\n"
-	"  - { name: wan, device: net_ring_wan, address: 10.0.0.1/24, gateway: 10.0.0.254 }\n"
-	"  - { name: lan, device: net_ring_lan, address: 10.1.0.1/24 }\n"
+	"  - { name: wan, device: net_ring_wan, address: [ 10.0.0.1/24, \"fd00::1/64\" ],\n"
+	"      gateway: [ 10.0.0.254, \"fd00::fe\" ] }\n"
+	"  - { name: lan, device: net_ring_lan, address: [ 10.1.0.1/24, \"fd00:1::1/64\" ] }\n"
 	"neighbors:\n"
 	"  - { address: 10.0.0.254, mac: \"02:00:00:00:00:fe\", port: wan }\n"
+	"  - { address: \"fd00::fe\", mac: \"02:00:00:00:06:fe\", port: wan }\n"
+	"  - { address: \"fd00:1::11\", mac: \"02:00:00:00:06:11\", port: lan }\n"
 	"  - { address: 10.1.0.11, mac: \"02:00:00:00:01:0b\", port: lan }\n"
 	"  - { address: 10.1.0.12, mac: \"02:00:00:00:01:0c\", port: lan }\n"
 	"  - { address: 10.1.0.13, mac: \"02:00:00:00:01:0d\", port: lan }\n"
@@ -72,7 +75,11 @@ static const char config_yaml[] =
 	"    port: 80\n"
 	"    sessionAffinity: ClientIP\n"
 	"    sessionAffinityConfig: { clientIP: { timeoutSeconds: 1 } }\n"
-	"    backends: [ { address: 10.1.0.11, port: 8080 }, { address: 10.1.0.12, port: 8080 } ]\n";
+	"    backends: [ { address: 10.1.0.11, port: 8080 }, { address: 10.1.0.12, port: 8080 } ]\n"
+	"  - { name: web6, vip: \"fd00::100\", port: 80, sessionAffinity: ClientIP,\n"
+	"      backends: [ { address: \"fd00:1::11\", port: 8080 } ] }\n"
+	"  - { name: tun6, vip: \"fd00::103\", port: 80, forwarding: tunnel, tunnelSource: \"fd00:7c::/64\",\n"
+	"      backends: [ { address: \"fd00:1::11\", port: 80 } ] }\n";
 
 static struct itest_port wan, lan;
 static struct lp_ctl *ctl;
@@ -467,6 +474,48 @@ test_affinity_expires_after_timeout(void)
 	CU_ASSERT(v.aff[LP_AFF_NEW] == 1);
 }
 
+static void
+test_ipv6_nat_reply_and_tunnel(void)
+{
+	static const uint8_t be6[16] = { 0xfd, 0, 0, 1, [15] = 0x11 };
+	static const uint8_t vip6[16] = { 0xfd, [14] = 0x01 };	/* fd00::100 */
+	struct lp_pkt_meta m;
+	uint8_t f[256];
+	int len;
+
+	/* NAT: client → VIP goes to the backend, addresses and checksum right. */
+	len = itest_frame(f, sizeof(f), NULL, "fd00:99::7", 4321, "fd00::100", 80, IPPROTO_TCP, LP_TCP_SYN);
+	CU_ASSERT_FATAL(len > 0 && itest_inject(&wan, f, (uint32_t)len) == 0);
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, out, lens) == 1);
+	assert_checksums(out[0], lens[0], &m);
+	CU_ASSERT(m.key.family == LP_AF_INET6);
+	CU_ASSERT(memcmp(m.key.dst, be6, 16) == 0);
+	CU_ASSERT(m.key.dport == htons(8080));
+	CU_ASSERT(m.ttl == 63);
+	CU_ASSERT(out[0][5] == 0x11);
+	/* The reply goes back from the VIP to the IPv6 gateway. */
+	len = itest_frame(f, sizeof(f), NULL, "fd00:1::11", 8080, "fd00:99::7", 4321, IPPROTO_TCP,
+			  LP_TCP_SYN | LP_TCP_ACK);
+	CU_ASSERT_FATAL(itest_inject_q(&lan, 1, f, (uint32_t)len) == 0);
+	CU_ASSERT_FATAL(itest_collect(ctl, &wan, 1, 5000, out, lens) == 1);
+	assert_checksums(out[0], lens[0], &m);
+	CU_ASSERT(m.key.sport == htons(80));
+	CU_ASSERT(memcmp(m.key.src, vip6, 16) == 0);
+	CU_ASSERT(out[0][5] == 0xfe);
+	/* IP6IP6: a 40-byte outer header from the tunnel prefix. */
+	len = itest_frame(f, sizeof(f), NULL, "fd00:99::8", 4321, "fd00::103", 80, IPPROTO_TCP, LP_TCP_SYN);
+	CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, out, lens) == 1);
+	CU_ASSERT_FATAL(lens[0] == (uint32_t)len + 40);
+	CU_ASSERT(out[0][12] == 0x86 && out[0][13] == 0xdd);
+	CU_ASSERT(out[0][14 + 6] == 41);	/* next header: IPv6 */
+	CU_ASSERT(out[0][14 + 8] == 0xfd && out[0][14 + 9] == 0x00 && out[0][14 + 10] == 0x00 &&
+		  out[0][14 + 11] == 0x7c);
+	CU_ASSERT(memcmp(out[0] + 14 + 24, be6, 16) == 0);
+	f[14 + 7]--;	/* inner hop limit */
+	CU_ASSERT(memcmp(out[0] + 14 + 40, f + 14, (size_t)len - 14) == 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -479,6 +528,7 @@ main(int argc, char **argv)
 		{ "flow survives unrelated snapshot swaps", test_flow_survives_unrelated_snapshot_swaps },
 		{ "removed backend moves only its clients", test_removed_backend_moves_only_its_clients },
 		{ "affinity expires after its timeout", test_affinity_expires_after_timeout },
+		{ "IPv6 NAT, reply and tunnel", test_ipv6_nat_reply_and_tunnel },
 		{ NULL, NULL },
 	};
 	static const struct lp_test_suite suites[] = {
