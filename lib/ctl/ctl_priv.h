@@ -21,6 +21,7 @@ struct mbe {
 	bool removing;			/**< deleted: draining until empty or drain timeout */
 	uint64_t removing_since;	/**< TSC */
 	uint64_t eligible_since;	/**< TSC it last became eligible (slow start) */
+	uint64_t added_at;		/**< TSC it was added while running; 0 for the initial ones */
 	uint32_t bindings;		/**< counted by the last full affinity scan */
 	uint32_t scan_bindings;		/**< being counted by the current scan */
 	/* health checking (health.c) */

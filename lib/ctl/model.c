@@ -16,6 +16,10 @@
 #include "ctl_priv.h"
 #include "lp_log.h"
 
+/* After a backend is added to a service with `rebalance: idle`, idle
+ * bindings may move to it for this long. */
+#define REBALANCE_WINDOW_S 60u
+
 void
 ctl_err(struct lp_diag *d, const char *fmt, ...)
 {
@@ -352,6 +356,7 @@ model_be_add(struct lp_ctl *c, struct msvc *s, const struct lp_cfg_backend *cfg,
 	b->gslot = (uint32_t)g;
 	b->healthy = true;
 	b->eligible_since = now;
+	b->added_at = now;
 	atomic_store(&s->load->active[id], 0);
 	if (ctl_be_resolve(c, b) != 0)
 		LP_LOG(WARNING, ctl, "service '%s': no route to backend %s\n", s->cfg.name, ipstr(&cfg->addr, a));
@@ -429,8 +434,10 @@ ctl_svc_add(struct lp_ctl *c, const struct lp_cfg_service *cfg, uint64_t now, st
 	}
 	/* Backends listed in the config start at full weight: slow start is
 	 * for backends that come up or are added while limpet runs. */
-	for (uint32_t i = 0; i < s->n_be; i++)
+	for (uint32_t i = 0; i < s->n_be; i++) {
 		s->be[i].eligible_since = 0;
+		s->be[i].added_at = 0;
+	}
 	c->svc[id] = s;
 	ret = ctl_publish(c, s, now);
 	if (ret != 0) {
@@ -587,7 +594,7 @@ lp_ctl_backend_add(struct lp_ctl *c, const char *svc, const struct lp_cfg_backen
 		return ret;
 	/* Scale-out: give idle bindings a chance to move to the newcomer. */
 	if (s->cfg.rebalance == LP_REBALANCE_IDLE)
-		s->rebalance_until = now + 60 * c->dp.hz;
+		s->rebalance_until = now + REBALANCE_WINDOW_S * c->dp.hz;
 	return publish_visible(c, s, now);
 }
 
@@ -881,6 +888,7 @@ rebalance_one(struct lp_ctl *c, struct msvc *s, const struct lp_svc *snap, struc
 	uint32_t hash, idx;
 	uint16_t id;
 	uint64_t expect = t;
+	struct mbe *nb;
 
 	if (s->rebalance_sec != now_s) {
 		s->rebalance_sec = now_s;
@@ -894,6 +902,13 @@ rebalance_one(struct lp_ctl *c, struct msvc *s, const struct lp_svc *snap, struc
 		return;
 	id = (uint16_t)snap->mg_id[idx];
 	if (id == lp_aff_be_id(t))
+		return;
+	/* Only towards a backend added in the rebalance window: weights that
+	 * ramp (slow start) change the table every second, and following
+	 * every change would move a client back and forth between old
+	 * backends for nothing. */
+	nb = be_by_id(s, id);
+	if (nb == NULL || nb->added_at == 0 || s->rebalance_until - nb->added_at > REBALANCE_WINDOW_S * c->dp.hz)
 		return;
 	if (!lp_aff_set(e, &expect, id, snap->be[id].gen))
 		return;

@@ -289,9 +289,11 @@ test_rebalance_gives_new_backend_idle_clients(void)
 	/* Fresh bindings in the reference service show the new Maglev choice. */
 	send_map("10.0.0.106", range(0, 400), 400, 4001, LP_TCP_SYN, ref);
 	send_map("10.0.0.105", range(0, 400), 400, 4001, LP_TCP_SYN, now);
+	/* Those whose new choice is the new backend moved there; the rest
+	 * stayed (also the few Maglev reshuffled between old backends). */
 	for (unsigned int i = 0; i < 400; i++) {
-		CU_ASSERT(now[i] == ref[i]);
-		changed += ref[i] != first[i];
+		CU_ASSERT(now[i] == (ref[i] == 15 ? 15 : first[i]));
+		changed += ref[i] == 15;
 		on15 += now[i] == 15;
 	}
 	CU_ASSERT(lp_ctl_service_view_by_name(ctl, "rebal", &sv) == 0);
