@@ -133,16 +133,29 @@ struct lp_route_port {
 	uint32_t gw_nbr[2];	/**< neighbor position of the IPv4 [0] / IPv6 [1] gateway, or LP_NBR_NONE */
 };
 
+/** A static route: @p prefix/@p len via a neighbor on a port. */
+struct lp_route {
+	struct lp_ip prefix;
+	uint8_t len;
+	uint16_t port;		/**< port index */
+	uint32_t nbr;		/**< neighbor position of the next hop */
+};
+
+#define LP_MAX_ROUTES 64u
+
 /** The routes of all ports; fixed for limpet's lifetime. */
 struct lp_routes {
 	uint32_t n_ports;
 	struct lp_route_port port[LP_MAX_PORTS];
+	uint32_t n_routes;	/**< sorted longest prefix first */
+	struct lp_route route[LP_MAX_ROUTES];
 };
 
 /**
  * Where to send a packet for @p addr: on-link on a port (then *nbr is
- * LP_NBR_NONE: look the destination itself up), or via a port's gateway
- * (*nbr is the gateway's entry). @return the port index, or -1 (no route).
+ * LP_NBR_NONE: look the destination itself up), else by the longest
+ * matching static route, else via a port's default gateway (*nbr is the
+ * next hop's entry). @return the port index, or -1 (no route).
  */
 static inline int
 lp_route_lookup(const struct lp_routes *r, uint8_t family, const uint8_t *addr, uint32_t *nbr)
@@ -156,6 +169,11 @@ lp_route_lookup(const struct lp_routes *r, uint8_t family, const uint8_t *addr, 
 				*nbr = LP_NBR_NONE;
 				return (int)p;
 			}
+	for (uint32_t i = 0; i < r->n_routes; i++)
+		if (lp_ip_in_prefix(&ip, &r->route[i].prefix, r->route[i].len)) {
+			*nbr = r->route[i].nbr;
+			return r->route[i].port;
+		}
 	for (uint32_t p = 0; p < r->n_ports; p++) {
 		uint32_t gw = r->port[p].gw_nbr[family == LP_AF_INET ? 0 : 1];
 
