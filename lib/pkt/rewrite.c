@@ -2,7 +2,7 @@
 /*
  * In-place rewrites of parsed frames: NAT of address and port, TTL, IP-in-IP
  * encapsulation. Checksums are updated incrementally (RFC 1624 eqn. 3), so
- * the cost does not grow with the payload; test_pkt checks every result
+ * the cost does not grow with the payload; test_pkt_rewrite checks every result
  * against a full recomputation.
  */
 #include <netinet/in.h>
