@@ -173,8 +173,8 @@ parse_neighbor(struct parse *p, yaml_node_t *n, uint32_t i)
 	if (v[N_PORT] == NULL) {
 		known = cfg_missing(p, n, "port", &neighbor_keys);
 	} else {
-		known &= cfg_get_name(p, v[N_PORT], "port", p->nb_port[i]);
-		p->nb_port_pos[i] = cfg_pos_of(v[N_PORT]);
+		known &= cfg_get_name(p, v[N_PORT], "port", p->nb_port[i].name);
+		p->nb_port[i].pos = cfg_pos_of(v[N_PORT]);
 	}
 	mark->broken = !known;
 }
@@ -194,12 +194,37 @@ cmp_port_name(const void *x, const void *y)
 }
 
 /*
+ * Index of the first port named ref->name, as lp_config_port_find() would
+ * give, through the sorted index; -1 after reporting an undefined name.
+ */
+static int64_t
+find_port(struct parse *p, const struct port_name *index, const struct cfg_port_ref *ref)
+{
+	uint32_t lo = 0, hi = p->c->n_ports;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(index[mid].name, ref->name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < p->c->n_ports && strcmp(index[lo].name, ref->name) == 0)
+		return index[lo].idx;
+	// With "ports" itself unusable, every name would be undefined: one message is enough.
+	if (!p->m.ports_broken)
+		cfg_report(&p->d, ref->pos, NULL, "port: undefined port '%s'", ref->name);
+	return -1;
+}
+
+/*
  * Neighbors name their port, and ports may come later in the file, so
  * names are resolved at the end: through a sorted index, since aliases can
  * make both lists long.
  */
 static void
-resolve_neighbor_ports(struct parse *p)
+resolve_ports(struct parse *p)
 {
 	const struct lp_config *c = p->c;
 	struct port_name *index;
@@ -215,29 +240,15 @@ resolve_neighbor_ports(struct parse *p)
 		index[i] = (struct port_name){ c->ports[i].name, i };
 	qsort(index, c->n_ports, sizeof(*index), cmp_port_name);
 	for (uint32_t i = 0; i < c->n_neighbors; i++) {
-		struct port_name *hit;
-		uint32_t lo = 0, hi = c->n_ports;
+		int64_t port;
 
-		if (p->nb_port[i][0] == '\0')
+		if (p->nb_port[i].name[0] == '\0')
 			continue;
-		// Lower bound: the first port of that name, as lp_config_port_find() would give.
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-
-			if (strcmp(index[mid].name, p->nb_port[i]) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		hit = lo < c->n_ports && strcmp(index[lo].name, p->nb_port[i]) == 0 ? &index[lo] : NULL;
-		if (hit != NULL) {
-			p->c->neighbors[i].port = hit->idx;
-			continue;
-		}
-		// With "ports" itself unusable, every name would be undefined: one message is enough.
-		if (!p->m.ports_broken)
-			cfg_report(&p->d, p->nb_port_pos[i], NULL, "port: undefined port '%s'", p->nb_port[i]);
-		p->m.neighbor[i].broken = true;
+		port = find_port(p, index, &p->nb_port[i]);
+		if (port >= 0)
+			p->c->neighbors[i].port = (uint32_t)port;
+		else
+			p->m.neighbor[i].broken = true;
 	}
 	free(index);
 }
@@ -568,8 +579,7 @@ parse_neighbors(struct parse *p, yaml_node_t *n)
 	    !alloc_section(p, (void **)&p->c->neighbors, sizeof(*p->c->neighbors), &p->m.neighbor, count))
 		return;
 	p->nb_port = calloc((size_t)count, sizeof(*p->nb_port));
-	p->nb_port_pos = calloc((size_t)count, sizeof(*p->nb_port_pos));
-	if (p->nb_port == NULL || p->nb_port_pos == NULL) {
+	if (p->nb_port == NULL) {
 		cfg_out_of_memory(p);
 		return;
 	}
@@ -628,7 +638,7 @@ parse_root(struct parse *p, yaml_node_t *root)
 	if (v[T_SERVICES] != NULL && !p->stop)
 		parse_services(p, v[T_SERVICES]);
 	if (!p->stop)
-		resolve_neighbor_ports(p);
+		resolve_ports(p);
 }
 
 /* ---- entry ---- */
@@ -721,7 +731,6 @@ lp_config_parse(const char *buf, size_t len, const char *name, struct lp_diag *d
 	yaml_parser_delete(&y);
 	cfg_marks_free(&p.m, p.c->n_services);
 	free(p.nb_port);
-	free(p.nb_port_pos);
 	cfg_diag_flush(&p.d);
 	if (p.d.oom || p.d.errors != 0) {
 		lp_config_free(p.c);

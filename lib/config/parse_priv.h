@@ -22,6 +22,12 @@
 #define SHOW_MAX 40
 #define SHOW_STRLEN (SHOW_MAX + 8)
 
+/* A port named by another element, resolved once all ports are known. */
+struct cfg_port_ref {
+	char name[LP_NAME_MAX];		/* empty: missing or bad, already reported */
+	struct lp_cfg_pos pos;
+};
+
 struct parse {
 	struct cfg_diag d;
 	yaml_document_t *doc;
@@ -29,8 +35,7 @@ struct parse {
 	struct cfg_marks m;
 	uint32_t visited;
 	bool stop;			/* over budget or out of memory: unwind */
-	char (*nb_port)[LP_NAME_MAX];	/* neighbor port names, resolved once all ports are known */
-	struct lp_cfg_pos *nb_port_pos;
+	struct cfg_port_ref *nb_port;	/* one per neighbor */
 };
 
 /* A mapping's allowed keys; the enum of each list indexes the value array. */
