@@ -36,6 +36,7 @@ struct parse {
 	uint32_t visited;
 	bool stop;			/* over budget or out of memory: unwind */
 	struct cfg_port_ref *nb_port;	/* one per neighbor */
+	struct cfg_port_ref *rt_port;	/* one per route */
 };
 
 /* A mapping's allowed keys; the enum of each list indexes the value array. */
@@ -88,6 +89,8 @@ bool cfg_get_text(struct parse *p, const yaml_node_t *n, const char *key, char *
 /* Unicast addresses only: a VIP, backend or neighbor can be nothing else. */
 bool cfg_get_ip(struct parse *p, const yaml_node_t *n, const char *key, struct lp_ip *ip);
 bool cfg_get_prefix(struct parse *p, const yaml_node_t *n, const char *key, struct lp_ip *ip, uint8_t *len);
+/* A network: host bits clear, holding a unicast address (cfg_prefix_unicast()). */
+bool cfg_get_net(struct parse *p, const yaml_node_t *n, const char *key, struct lp_ip *ip, uint8_t *len);
 bool cfg_get_mac(struct parse *p, const yaml_node_t *n, const char *key, struct lp_mac *mac);
 
 #endif /* LP_CONFIG_PARSE_PRIV_H */
