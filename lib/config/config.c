@@ -339,6 +339,22 @@ cfg_prefix_clean(const struct lp_ip *ip, unsigned int prefix)
 	return lp_ip_equal(&masked, ip);
 }
 
+bool
+cfg_prefix_unicast(const struct lp_ip *ip, unsigned int prefix)
+{
+	unsigned int block;
+
+	if (cfg_ip_unicast(ip))
+		return true;
+	// The prefix starts in a block cfg_ip_unicast() refuses; a shorter
+	// prefix than that block reaches past it, into unicast addresses.
+	if (ip->family == LP_AF_INET)
+		block = ip->a[0] >= 224 ? 3 : 8;	/* 224/3: multicast and reserved; 0/8, 127/8 */
+	else
+		block = ip->a[0] == 0xff ? 8 : 127;	/* ff00::/8; ::/127 holds :: and ::1 */
+	return prefix < block;
+}
+
 char *
 cfg_fmt_ms(uint32_t ms, char *buf, size_t len)
 {
@@ -432,6 +448,7 @@ lp_config_free(struct lp_config *c)
 	for (uint32_t i = 0; i < c->n_services && c->services != NULL; i++)
 		free(c->services[i].backends);
 	free(c->services);
+	free(c->routes);
 	free(c->neighbors);
 	free(c->ports);
 	free(c->path);
@@ -464,10 +481,12 @@ lp_config_dup(const struct lp_config *c)
 	d->ports = NULL;
 	d->neighbors = NULL;
 	d->services = NULL;
+	d->routes = NULL;
 	// n_services stays: lp_config_free() walks services only when the array exists.
 	if ((c->path != NULL && (d->path = strdup(c->path)) == NULL) ||
 	    !copy_array((void **)&d->ports, c->ports, c->n_ports, sizeof(*c->ports)) ||
-	    !copy_array((void **)&d->neighbors, c->neighbors, c->n_neighbors, sizeof(*c->neighbors)))
+	    !copy_array((void **)&d->neighbors, c->neighbors, c->n_neighbors, sizeof(*c->neighbors)) ||
+	    !copy_array((void **)&d->routes, c->routes, c->n_routes, sizeof(*c->routes)))
 		goto fail;
 	if (c->n_services != 0 && c->services != NULL) {
 		d->services = calloc(c->n_services, sizeof(*d->services));
@@ -540,6 +559,7 @@ bool
 lp_config_equal(const struct lp_config *a, const struct lp_config *b)
 {
 	if (a->n_ports != b->n_ports || a->n_neighbors != b->n_neighbors || a->n_services != b->n_services ||
+	    a->n_routes != b->n_routes ||
 	    a->flows.capacity != b->flows.capacity || a->flows.tcp_timeout != b->flows.tcp_timeout ||
 	    a->flows.tcp_syn_timeout != b->flows.tcp_syn_timeout ||
 	    a->flows.tcp_fin_timeout != b->flows.tcp_fin_timeout ||
@@ -552,6 +572,13 @@ lp_config_equal(const struct lp_config *a, const struct lp_config *b)
 		const struct lp_cfg_neighbor *x = &a->neighbors[i], *y = &b->neighbors[i];
 
 		if (!lp_ip_equal(&x->addr, &y->addr) || memcmp(&x->mac, &y->mac, sizeof(x->mac)) != 0 ||
+		    x->port != y->port)
+			return false;
+	}
+	for (uint32_t i = 0; i < a->n_routes; i++) {
+		const struct lp_cfg_route *x = &a->routes[i], *y = &b->routes[i];
+
+		if (!lp_ip_equal(&x->prefix, &y->prefix) || x->len != y->len || !lp_ip_equal(&x->via, &y->via) ||
 		    x->port != y->port)
 			return false;
 	}
@@ -593,6 +620,13 @@ lp_config_summary(const struct lp_config *c, char *buf, size_t len)
 		     c->path != NULL ? c->path : "config", c->n_ports, c->n_ports == 1 ? "" : "s",
 		     c->n_services, c->n_services == 1 ? "" : "s", backends, backends == 1 ? "" : "s",
 		     c->n_neighbors, c->n_neighbors == 1 ? "" : "s");
+	// Only when there are routes: scripts read the line as it was before routes existed.
+	if (n >= 0 && (size_t)n < len && c->n_routes != 0) {
+		int more = snprintf(buf + n, len - (size_t)n, ", %u route%s", c->n_routes,
+				    c->n_routes == 1 ? "" : "s");
+
+		n = more < 0 ? more : n + more;
+	}
 	return n >= 0 && (size_t)n < len ? 0 : -ENOSPC;
 }
 

@@ -133,6 +133,8 @@ struct cfg_mark {
 	bool broken;
 	struct lp_cfg_pos name;		/* port or service name */
 	struct lp_cfg_pos vip;		/* service */
+	struct lp_cfg_pos via;		/* route: its next hop */
+	bool via_broken;		/* route: its next hop had a problem */
 	struct lp_cfg_pos hc_timeout;	/* service: healthCheck timeout, else the healthCheck */
 	bool health_broken;		/* service: its healthCheck had a problem */
 	bool *backend_broken;		/* service: one per backend */
@@ -144,6 +146,7 @@ struct cfg_marks {
 	struct cfg_mark *port;
 	struct cfg_mark *neighbor;
 	struct cfg_mark *service;
+	struct cfg_mark *route;		/* broken: the prefix had a problem */
 };
 
 void cfg_marks_free(struct cfg_marks *m, uint32_t n_services);
@@ -165,6 +168,11 @@ bool cfg_mac_unicast(const struct lp_mac *mac);
 bool cfg_is_prime(uint32_t n);
 /* True when bits beyond prefix are zero. */
 bool cfg_prefix_clean(const struct lp_ip *ip, unsigned int prefix);
+/*
+ * True when a clean prefix holds a unicast address: 10.0.0.0/8 and
+ * 0.0.0.0/0 do, 127.0.0.0/8 and 224.0.0.0/4 do not.
+ */
+bool cfg_prefix_unicast(const struct lp_ip *ip, unsigned int prefix);
 /* Seconds with up to three decimals: "2", "0.5", "1.25". */
 char *cfg_fmt_ms(uint32_t ms, char *buf, size_t len);
 /* "10.0.0.1:80" or "[fd00::1]:80". */

@@ -124,6 +124,19 @@ struct lp_cfg_neighbor {
 	struct lp_cfg_pos pos;
 };
 
+/**
+ * A static route: destinations in prefix/len that no port has on-link go to
+ * the next hop via, out of one port. Lookup: the ports' on-link prefixes
+ * first, then the longest matching route, then the ports' gateways.
+ */
+struct lp_cfg_route {
+	struct lp_ip prefix;	/**< host bits clear */
+	uint8_t len;		/**< 0 (a default route through this port) .. 32 or 128 */
+	struct lp_ip via;	/**< next hop, same family, on-link on port */
+	uint32_t port;		/**< index into lp_config.ports */
+	struct lp_cfg_pos pos;
+};
+
 struct lp_cfg_flows {
 	uint32_t capacity;	/**< flows per limpet, split over worker shards; default 1048576 */
 	uint32_t tcp_timeout;	/**< seconds, established; default 900 */
@@ -147,6 +160,8 @@ struct lp_config {
 	uint32_t affinity_capacity; /**< affinity.capacity: bindings, all services; default 1048576 */
 	uint32_t n_services;
 	struct lp_cfg_service *services;
+	uint32_t n_routes;
+	struct lp_cfg_route *routes;
 };
 
 /** Collected problems, one "file:line:col: message" line each. */
@@ -214,7 +229,8 @@ int lp_config_write(const struct lp_config *c, FILE *out);
 
 /**
  * The line `limpet --check-config FILE` prints for a good config:
- * "cfg.yaml: ok: 1 port, 2 services, 5 backends, 1 neighbor".
+ * "cfg.yaml: ok: 1 port, 2 services, 5 backends, 1 neighbor", with
+ * ", 3 routes" appended when there are routes.
  * @return 0, or -ENOSPC when @p buf was too short (it holds a truncated line).
  */
 int lp_config_summary(const struct lp_config *c, char *buf, size_t len);

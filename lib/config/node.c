@@ -500,6 +500,32 @@ cfg_get_prefix(struct parse *p, const yaml_node_t *n, const char *key, struct lp
 }
 
 bool
+cfg_get_net(struct parse *p, const yaml_node_t *n, const char *key, struct lp_ip *ip, uint8_t *len)
+{
+	const char *s = text(p, n, key, "an IP prefix");
+	char shown[SHOW_STRLEN];
+	struct lp_ip v;
+	uint8_t l;
+
+	if (s == NULL)
+		return false;
+	if (lp_ip_prefix_parse(s, &v, &l) < 0)
+		return expected(p, n, key, "an IP prefix");
+	cfg_show(s, shown, sizeof(shown));
+	if (!cfg_prefix_clean(&v, l)) {
+		cfg_report(&p->d, cfg_pos_of(n), NULL, "%s: %s has host bits set", key, shown);
+		return false;
+	}
+	if (!cfg_prefix_unicast(&v, l)) {
+		cfg_report(&p->d, cfg_pos_of(n), NULL, "%s: %s holds no unicast address", key, shown);
+		return false;
+	}
+	*ip = v;
+	*len = l;
+	return true;
+}
+
+bool
 cfg_get_mac(struct parse *p, const yaml_node_t *n, const char *key, struct lp_mac *mac)
 {
 	const char *s = text(p, n, key, "a MAC address");

@@ -20,11 +20,12 @@
 	static const char *const var##_names[] = { LIST(KEY_NAME) }; \
 	static const struct cfg_keys var = { where, var##_names, var##_max }
 
-#define TOP_KEYS(X) X(T_PORTS, "ports") X(T_NEIGHBORS, "neighbors") X(T_FLOWS, "flows") \
+#define TOP_KEYS(X) X(T_PORTS, "ports") X(T_NEIGHBORS, "neighbors") X(T_ROUTES, "routes") X(T_FLOWS, "flows") \
 	X(T_AFFINITY, "affinity") X(T_SERVICES, "services")
 #define PORT_KEYS(X) X(P_NAME, "name") X(P_DEVICE, "device") X(P_ADDRESS, "address") \
 	X(P_GATEWAY, "gateway") X(P_MTU, "mtu") X(P_MAC, "mac")
 #define NEIGHBOR_KEYS(X) X(N_ADDRESS, "address") X(N_MAC, "mac") X(N_PORT, "port")
+#define ROUTE_KEYS(X) X(R_PREFIX, "prefix") X(R_VIA, "via") X(R_PORT, "port")
 #define FLOWS_KEYS(X) X(F_CAPACITY, "capacity") X(F_TCP, "tcp_timeout") X(F_SYN, "tcp_syn_timeout") \
 	X(F_FIN, "tcp_fin_timeout") X(F_UDP, "udp_timeout")
 #define AFFINITY_KEYS(X) X(A_CAPACITY, "capacity")
@@ -44,6 +45,7 @@
 KEYSET(top_keys, "at top level", TOP_KEYS);
 KEYSET(port_keys, "in port", PORT_KEYS);
 KEYSET(neighbor_keys, "in neighbor", NEIGHBOR_KEYS);
+KEYSET(route_keys, "in route", ROUTE_KEYS);
 KEYSET(flows_keys, "in flows", FLOWS_KEYS);
 KEYSET(affinity_keys, "in affinity", AFFINITY_KEYS);
 KEYSET(service_keys, "in service", SERVICE_KEYS);
@@ -54,7 +56,7 @@ KEYSET(backend_keys, "in backend", BACKEND_KEYS);
 
 _Static_assert(service_keys_max <= KEYS_MAX, "KEYS_MAX too small");
 
-/* ---- ports and neighbors ---- */
+/* ---- ports, neighbors and routes ---- */
 
 static bool
 parse_addresses(struct parse *p, yaml_node_t *n, struct lp_cfg_port *port)
@@ -173,10 +175,40 @@ parse_neighbor(struct parse *p, yaml_node_t *n, uint32_t i)
 	if (v[N_PORT] == NULL) {
 		known = cfg_missing(p, n, "port", &neighbor_keys);
 	} else {
-		known &= cfg_get_name(p, v[N_PORT], "port", p->nb_port[i]);
-		p->nb_port_pos[i] = cfg_pos_of(v[N_PORT]);
+		known &= cfg_get_name(p, v[N_PORT], "port", p->nb_port[i].name);
+		p->nb_port[i].pos = cfg_pos_of(v[N_PORT]);
 	}
 	mark->broken = !known;
+}
+
+static void
+parse_route(struct parse *p, yaml_node_t *n, uint32_t i)
+{
+	struct lp_cfg_route *rt = &p->c->routes[i];
+	struct cfg_mark *mark = &p->m.route[i];
+	yaml_node_t *v[route_keys_max];
+
+	rt->pos = mark->via = cfg_pos_of(n);
+	// Until its name resolves, the route names no port, and the checks needing one skip it.
+	rt->port = UINT32_MAX;
+	mark->broken = mark->via_broken = true;
+	if (!cfg_walk_map(p, n, "route", &route_keys, v))
+		return;
+	if (v[R_PREFIX] == NULL)
+		cfg_missing(p, n, "prefix", &route_keys);
+	else
+		mark->broken = !cfg_get_net(p, v[R_PREFIX], "prefix", &rt->prefix, &rt->len);
+	if (v[R_VIA] == NULL) {
+		cfg_missing(p, n, "via", &route_keys);
+	} else {
+		mark->via_broken = !cfg_get_ip(p, v[R_VIA], "via", &rt->via);
+		mark->via = cfg_pos_of(v[R_VIA]);
+	}
+	if (v[R_PORT] == NULL) {
+		cfg_missing(p, n, "port", &route_keys);
+	} else if (cfg_get_name(p, v[R_PORT], "port", p->rt_port[i].name)) {
+		p->rt_port[i].pos = cfg_pos_of(v[R_PORT]);
+	}
 }
 
 struct port_name {
@@ -194,17 +226,42 @@ cmp_port_name(const void *x, const void *y)
 }
 
 /*
- * Neighbors name their port, and ports may come later in the file, so
- * names are resolved at the end: through a sorted index, since aliases can
- * make both lists long.
+ * Index of the first port named ref->name, as lp_config_port_find() would
+ * give, through the sorted index; -1 after reporting an undefined name.
+ */
+static int64_t
+find_port(struct parse *p, const struct port_name *index, const struct cfg_port_ref *ref)
+{
+	uint32_t lo = 0, hi = p->c->n_ports;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(index[mid].name, ref->name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < p->c->n_ports && strcmp(index[lo].name, ref->name) == 0)
+		return index[lo].idx;
+	// With "ports" itself unusable, every name would be undefined: one message is enough.
+	if (!p->m.ports_broken)
+		cfg_report(&p->d, ref->pos, NULL, "port: undefined port '%s'", ref->name);
+	return -1;
+}
+
+/*
+ * Neighbors and routes name their port, and ports may come later in the
+ * file, so names are resolved at the end: through a sorted index, since
+ * aliases can make the lists long.
  */
 static void
-resolve_neighbor_ports(struct parse *p)
+resolve_ports(struct parse *p)
 {
 	const struct lp_config *c = p->c;
 	struct port_name *index;
 
-	if (c->n_neighbors == 0)
+	if (c->n_neighbors == 0 && c->n_routes == 0)
 		return;
 	index = calloc(c->n_ports + 1, sizeof(*index));
 	if (index == NULL) {
@@ -215,29 +272,24 @@ resolve_neighbor_ports(struct parse *p)
 		index[i] = (struct port_name){ c->ports[i].name, i };
 	qsort(index, c->n_ports, sizeof(*index), cmp_port_name);
 	for (uint32_t i = 0; i < c->n_neighbors; i++) {
-		struct port_name *hit;
-		uint32_t lo = 0, hi = c->n_ports;
+		int64_t port;
 
-		if (p->nb_port[i][0] == '\0')
+		if (p->nb_port[i].name[0] == '\0')
 			continue;
-		// Lower bound: the first port of that name, as lp_config_port_find() would give.
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
+		port = find_port(p, index, &p->nb_port[i]);
+		if (port >= 0)
+			p->c->neighbors[i].port = (uint32_t)port;
+		else
+			p->m.neighbor[i].broken = true;
+	}
+	for (uint32_t i = 0; i < c->n_routes; i++) {
+		int64_t port;
 
-			if (strcmp(index[mid].name, p->nb_port[i]) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		hit = lo < c->n_ports && strcmp(index[lo].name, p->nb_port[i]) == 0 ? &index[lo] : NULL;
-		if (hit != NULL) {
-			p->c->neighbors[i].port = hit->idx;
+		if (p->rt_port[i].name[0] == '\0')
 			continue;
-		}
-		// With "ports" itself unusable, every name would be undefined: one message is enough.
-		if (!p->m.ports_broken)
-			cfg_report(&p->d, p->nb_port_pos[i], NULL, "port: undefined port '%s'", p->nb_port[i]);
-		p->m.neighbor[i].broken = true;
+		port = find_port(p, index, &p->rt_port[i]);
+		if (port >= 0)
+			p->c->routes[i].port = (uint32_t)port;
 	}
 	free(index);
 }
@@ -568,8 +620,7 @@ parse_neighbors(struct parse *p, yaml_node_t *n)
 	    !alloc_section(p, (void **)&p->c->neighbors, sizeof(*p->c->neighbors), &p->m.neighbor, count))
 		return;
 	p->nb_port = calloc((size_t)count, sizeof(*p->nb_port));
-	p->nb_port_pos = calloc((size_t)count, sizeof(*p->nb_port_pos));
-	if (p->nb_port == NULL || p->nb_port_pos == NULL) {
+	if (p->nb_port == NULL) {
 		cfg_out_of_memory(p);
 		return;
 	}
@@ -580,6 +631,28 @@ parse_neighbors(struct parse *p, yaml_node_t *n)
 		if (!cfg_visit(p, item))
 			return;
 		parse_neighbor(p, item, i);
+	}
+}
+
+static void
+parse_routes(struct parse *p, yaml_node_t *n)
+{
+	int64_t count = cfg_seq_count(p, n, "routes");
+
+	if (count <= 0 || !alloc_section(p, (void **)&p->c->routes, sizeof(*p->c->routes), &p->m.route, count))
+		return;
+	p->rt_port = calloc((size_t)count, sizeof(*p->rt_port));
+	if (p->rt_port == NULL) {
+		cfg_out_of_memory(p);
+		return;
+	}
+	p->c->n_routes = (uint32_t)count;
+	for (uint32_t i = 0; i < p->c->n_routes; i++) {
+		yaml_node_t *item = cfg_item_at(p, n, i);
+
+		if (!cfg_visit(p, item))
+			return;
+		parse_route(p, item, i);
 	}
 }
 
@@ -621,6 +694,8 @@ parse_root(struct parse *p, yaml_node_t *root)
 		parse_ports(p, v[T_PORTS]);
 	if (v[T_NEIGHBORS] != NULL && !p->stop)
 		parse_neighbors(p, v[T_NEIGHBORS]);
+	if (v[T_ROUTES] != NULL && !p->stop)
+		parse_routes(p, v[T_ROUTES]);
 	if (v[T_FLOWS] != NULL && !p->stop)
 		parse_flows(p, v[T_FLOWS]);
 	if (v[T_AFFINITY] != NULL && !p->stop)
@@ -628,7 +703,7 @@ parse_root(struct parse *p, yaml_node_t *root)
 	if (v[T_SERVICES] != NULL && !p->stop)
 		parse_services(p, v[T_SERVICES]);
 	if (!p->stop)
-		resolve_neighbor_ports(p);
+		resolve_ports(p);
 }
 
 /* ---- entry ---- */
@@ -721,7 +796,7 @@ lp_config_parse(const char *buf, size_t len, const char *name, struct lp_diag *d
 	yaml_parser_delete(&y);
 	cfg_marks_free(&p.m, p.c->n_services);
 	free(p.nb_port);
-	free(p.nb_port_pos);
+	free(p.rt_port);
 	cfg_diag_flush(&p.d);
 	if (p.d.oom || p.d.errors != 0) {
 		lp_config_free(p.c);

@@ -22,6 +22,12 @@
 #define SHOW_MAX 40
 #define SHOW_STRLEN (SHOW_MAX + 8)
 
+/* A port named by another element, resolved once all ports are known. */
+struct cfg_port_ref {
+	char name[LP_NAME_MAX];		/* empty: missing or bad, already reported */
+	struct lp_cfg_pos pos;
+};
+
 struct parse {
 	struct cfg_diag d;
 	yaml_document_t *doc;
@@ -29,8 +35,8 @@ struct parse {
 	struct cfg_marks m;
 	uint32_t visited;
 	bool stop;			/* over budget or out of memory: unwind */
-	char (*nb_port)[LP_NAME_MAX];	/* neighbor port names, resolved once all ports are known */
-	struct lp_cfg_pos *nb_port_pos;
+	struct cfg_port_ref *nb_port;	/* one per neighbor */
+	struct cfg_port_ref *rt_port;	/* one per route */
 };
 
 /* A mapping's allowed keys; the enum of each list indexes the value array. */
@@ -83,6 +89,8 @@ bool cfg_get_text(struct parse *p, const yaml_node_t *n, const char *key, char *
 /* Unicast addresses only: a VIP, backend or neighbor can be nothing else. */
 bool cfg_get_ip(struct parse *p, const yaml_node_t *n, const char *key, struct lp_ip *ip);
 bool cfg_get_prefix(struct parse *p, const yaml_node_t *n, const char *key, struct lp_ip *ip, uint8_t *len);
+/* A network: host bits clear, holding a unicast address (cfg_prefix_unicast()). */
+bool cfg_get_net(struct parse *p, const yaml_node_t *n, const char *key, struct lp_ip *ip, uint8_t *len);
 bool cfg_get_mac(struct parse *p, const yaml_node_t *n, const char *key, struct lp_mac *mac);
 
 #endif /* LP_CONFIG_PARSE_PRIV_H */

@@ -43,6 +43,15 @@ service_subject(const struct lp_cfg_service *s, char *buf, size_t len)
 	return buf;
 }
 
+static const char *
+route_subject(const struct lp_cfg_route *r, char *buf, size_t len)
+{
+	char a[LP_IP_STRLEN];
+
+	snprintf(buf, len, "route %s/%u", lp_ip_format(&r->prefix, a, sizeof(a)), r->len);
+	return buf;
+}
+
 /* ", first at 3:11", or nothing for an element built in memory. */
 static const char *
 first_at(struct lp_cfg_pos pos, char *buf, size_t len)
@@ -182,6 +191,32 @@ check_neighbor(struct check *k, const struct lp_cfg_neighbor *nb)
 	return known;
 }
 
+/* Sets mark->broken for a bad prefix, mark->via_broken for a bad next hop. */
+static void
+check_route(struct check *k, const struct lp_cfg_route *r, struct cfg_mark *mark)
+{
+	char subject[SUBJECT_STRLEN], a[LP_IP_STRLEN];
+
+	bool ok = false;
+
+	route_subject(r, subject, sizeof(subject));
+	if (r->prefix.family != LP_AF_INET && r->prefix.family != LP_AF_INET6) {
+		cfg_report(k->d, r->pos, subject, "prefix: not set");
+	} else if (range(k, r->pos, subject, "prefix length", r->len, 0, lp_ip_len(&r->prefix) * 8)) {
+		lp_ip_format(&r->prefix, a, sizeof(a));
+		if (!cfg_prefix_clean(&r->prefix, r->len))
+			cfg_report(k->d, r->pos, subject, "prefix: %s/%u has host bits set", a, r->len);
+		else if (!cfg_prefix_unicast(&r->prefix, r->len))
+			cfg_report(k->d, r->pos, subject, "prefix: %s/%u holds no unicast address", a, r->len);
+		else
+			ok = true;
+	}
+	mark->broken = !ok;
+	mark->via_broken = !unicast(k, r->pos, subject, "via", &r->via);
+	if (r->port >= k->c->n_ports)
+		cfg_report(k->d, r->pos, subject, "port: no port with index %u", r->port);
+}
+
 static void
 check_tables(struct check *k)
 {
@@ -305,7 +340,8 @@ check_fields(struct check *k, struct cfg_marks *m)
 	m->port = calloc(c->n_ports + 1, sizeof(*m->port));
 	m->neighbor = calloc(c->n_neighbors + 1, sizeof(*m->neighbor));
 	m->service = calloc(c->n_services + 1, sizeof(*m->service));
-	if (m->port == NULL || m->neighbor == NULL || m->service == NULL)
+	m->route = calloc(c->n_routes + 1, sizeof(*m->route));
+	if (m->port == NULL || m->neighbor == NULL || m->service == NULL || m->route == NULL)
 		return false;
 	for (uint32_t i = 0; i < c->n_ports; i++) {
 		m->port[i].name = c->ports[i].pos;
@@ -313,6 +349,10 @@ check_fields(struct check *k, struct cfg_marks *m)
 	}
 	for (uint32_t i = 0; i < c->n_neighbors; i++)
 		m->neighbor[i].broken = !check_neighbor(k, &c->neighbors[i]);
+	for (uint32_t i = 0; i < c->n_routes; i++) {
+		m->route[i].via = c->routes[i].pos;
+		check_route(k, &c->routes[i], &m->route[i]);
+	}
 	check_tables(k);
 	for (uint32_t i = 0; i < c->n_services; i++) {
 		const struct lp_cfg_service *s = &c->services[i];
@@ -388,6 +428,17 @@ cmp_neighbor(const void *x, const void *y)
 	if (a->port != b->port)
 		return a->port < b->port ? -1 : 1;
 	return lp_ip_cmp(&a->addr, &b->addr);
+}
+
+static int
+cmp_route(const void *x, const void *y)
+{
+	const struct lp_cfg_route *a = ((const struct ref *)x)->elem, *b = ((const struct ref *)y)->elem;
+	int r = lp_ip_cmp(&a->prefix, &b->prefix);
+
+	if (r != 0)
+		return r;
+	return (a->len > b->len) - (a->len < b->len);
 }
 
 static int
@@ -501,6 +552,103 @@ family_name(const struct lp_ip *ip)
 	return ip->family == LP_AF_INET ? "IPv4" : "IPv6";
 }
 
+/* The port (not broken) with ip among its own addresses, or NULL. */
+static const struct lp_cfg_port *
+owner_of(struct check *k, const struct lp_ip *ip)
+{
+	for (uint32_t i = 0; i < k->c->n_ports; i++)
+		for (uint32_t j = 0; !k->m->port[i].broken && j < k->c->ports[i].n_addrs; j++)
+			if (lp_ip_equal(&k->c->ports[i].addr[j], ip))
+				return &k->c->ports[i];
+	return NULL;
+}
+
+/* Index of the address of port p whose on-link prefix holds net/len, or -1. */
+static int
+onlink_addr(const struct lp_cfg_port *p, const struct lp_ip *net, unsigned int len)
+{
+	for (uint32_t j = 0; j < p->n_addrs; j++)
+		if (len >= p->prefix[j] && lp_ip_in_prefix(net, &p->addr[j], p->prefix[j]))
+			return (int)j;
+	return -1;
+}
+
+/*
+ * A destination is looked up in the ports' on-link prefixes first, then in
+ * the routes (longest prefix), then it goes to a gateway: so a route's next
+ * hop must be on-link on its port (a route cannot lead to another route),
+ * and a route inside an on-link prefix would never be used.
+ */
+static void
+relate_route(struct check *k, uint32_t ri)
+{
+	const struct lp_config *c = k->c;
+	const struct lp_cfg_route *r = &c->routes[ri];
+	const struct cfg_mark *mark = &k->m->route[ri];
+	char subject[SUBJECT_STRLEN], a[LP_IP_STRLEN], v[LP_IP_STRLEN];
+	const struct lp_cfg_port *p;
+
+	route_subject(r, subject, sizeof(subject));
+	for (uint32_t i = 0; !mark->broken && i < c->n_ports; i++) {
+		int j = k->m->port[i].broken ? -1 : onlink_addr(&c->ports[i], &r->prefix, r->len);
+
+		if (j >= 0) {
+			p = &c->ports[i];
+			cfg_report(k->d, r->pos, NULL, "route %s/%u is never used: it lies inside %s/%u, on-link on port '%.*s'",
+				   lp_ip_format(&r->prefix, a, sizeof(a)), r->len,
+				   lp_ip_format(&p->addr[j], v, sizeof(v)), p->prefix[j],
+				   (int)strnlen(p->name, LP_NAME_MAX), p->name);
+			break;
+		}
+	}
+	// The next hop is checked even when the prefix is bad: they are separate mistakes.
+	if (mark->via_broken)
+		return;
+	if (!mark->broken && r->via.family != r->prefix.family) {
+		cfg_report(k->d, mark->via, subject, "via %s is %s but prefix %s/%u is %s",
+			   lp_ip_format(&r->via, v, sizeof(v)), family_name(&r->via),
+			   lp_ip_format(&r->prefix, a, sizeof(a)), r->len, family_name(&r->prefix));
+		return;
+	}
+	p = owner_of(k, &r->via);
+	if (p != NULL) {
+		cfg_report(k->d, mark->via, subject, "via %s is an address of port '%.*s', not a router",
+			   lp_ip_format(&r->via, v, sizeof(v)), (int)strnlen(p->name, LP_NAME_MAX), p->name);
+		return;
+	}
+	if (r->port >= c->n_ports || k->m->port[r->port].broken)
+		return;
+	p = &c->ports[r->port];
+	if (onlink_addr(p, &r->via, lp_ip_len(&r->via) * 8) < 0)
+		cfg_report(k->d, mark->via, subject, "via %s is not on-link on port '%.*s'",
+			   lp_ip_format(&r->via, v, sizeof(v)), (int)strnlen(p->name, LP_NAME_MAX), p->name);
+}
+
+static void
+relate_routes(struct check *k, struct ref *refs)
+{
+	const struct lp_config *c = k->c;
+	char at[32], a[LP_IP_STRLEN];
+	uint32_t n = 0, *first;
+
+	for (uint32_t i = 0; i < c->n_routes; i++)
+		if (!k->m->route[i].broken)
+			refs[n++] = (struct ref){ &c->routes[i], i };
+	// One prefix through two next hops would need ECMP, which the datapath does not do.
+	first = find_duplicates(k, refs, n, c->n_routes, cmp_route);
+	for (uint32_t i = 0; first != NULL && i < c->n_routes; i++) {
+		const struct lp_cfg_route *r = &c->routes[i];
+
+		if (first[i] != UINT32_MAX)
+			cfg_report(k->d, r->pos, NULL, "duplicate route %s/%u%s",
+				   lp_ip_format(&r->prefix, a, sizeof(a)), r->len,
+				   first_at(c->routes[first[i]].pos, at, sizeof(at)));
+	}
+	free(first);
+	for (uint32_t i = 0; i < c->n_routes; i++)
+		relate_route(k, i);
+}
+
 /* Checks inside one service: health timing, table size, families, duplicate backends. */
 static void
 relate_backends(struct check *k, uint32_t si, struct ref *refs)
@@ -591,7 +739,7 @@ cfg_check(const struct lp_config *c, const struct cfg_marks *marks, struct cfg_d
 
 	if (marks == NULL) {
 		if ((c->n_ports != 0 && c->ports == NULL) || (c->n_neighbors != 0 && c->neighbors == NULL) ||
-		    (c->n_services != 0 && c->services == NULL)) {
+		    (c->n_services != 0 && c->services == NULL) || (c->n_routes != 0 && c->routes == NULL)) {
 			cfg_report(d, own.ports, NULL, "element counts without arrays to hold them");
 			return;
 		}
@@ -604,6 +752,7 @@ cfg_check(const struct lp_config *c, const struct cfg_marks *marks, struct cfg_d
 	// One scratch array serves every duplicate search; size it for the largest.
 	most = most > c->n_neighbors ? most : c->n_neighbors;
 	most = most > c->n_services ? most : c->n_services;
+	most = most > c->n_routes ? most : c->n_routes;
 	for (uint32_t i = 0; i < c->n_services; i++)
 		most = most > backend_count(&c->services[i]) ? most : backend_count(&c->services[i]);
 	refs = malloc(((size_t)most + 1) * sizeof(*refs));
@@ -613,6 +762,7 @@ cfg_check(const struct lp_config *c, const struct cfg_marks *marks, struct cfg_d
 	}
 	relate_ports(&k, refs);
 	relate_neighbors(&k, refs);
+	relate_routes(&k, refs);
 	relate_services(&k, refs);
 	free(refs);
 out:
@@ -626,6 +776,7 @@ cfg_marks_free(struct cfg_marks *m, uint32_t n_services)
 	for (uint32_t i = 0; m->service != NULL && i < n_services; i++)
 		free(m->service[i].backend_broken);
 	free(m->service);
+	free(m->route);
 	free(m->neighbor);
 	free(m->port);
 }

@@ -207,6 +207,17 @@ write_neighbor(struct writer *w, const struct lp_config *c, const struct lp_cfg_
 }
 
 static void
+write_route(struct writer *w, const struct lp_config *c, const struct lp_cfg_route *r)
+{
+	map_start(w, true);
+	scalar(w, "prefix");
+	prefix(w, &r->prefix, r->len);
+	kv_ip(w, "via", &r->via);
+	kv_name(w, "port", c->ports[r->port].name, LP_NAME_MAX);
+	map_end(w);
+}
+
+static void
 write_tables(struct writer *w, const struct lp_config *c)
 {
 	scalar(w, "flows");
@@ -318,9 +329,12 @@ lp_config_write(const struct lp_config *c, FILE *out)
 	struct writer w = { .err = 0 };
 	yaml_event_t ev;
 
-	// Neighbors are written with their port's name; an index out of range has none.
+	// Neighbors and routes are written with their port's name; an index out of range has none.
 	for (uint32_t i = 0; i < c->n_neighbors; i++)
 		if (c->neighbors[i].port >= c->n_ports)
+			return -EINVAL;
+	for (uint32_t i = 0; i < c->n_routes; i++)
+		if (c->routes[i].port >= c->n_ports)
 			return -EINVAL;
 	if (!yaml_emitter_initialize(&w.e))
 		return -ENOMEM;
@@ -340,6 +354,13 @@ lp_config_write(const struct lp_config *c, FILE *out)
 		seq_start(&w, false);
 		for (uint32_t i = 0; i < c->n_neighbors; i++)
 			write_neighbor(&w, c, &c->neighbors[i]);
+		seq_end(&w);
+	}
+	if (c->n_routes != 0) {
+		scalar(&w, "routes");
+		seq_start(&w, false);
+		for (uint32_t i = 0; i < c->n_routes; i++)
+			write_route(&w, c, &c->routes[i]);
 		seq_end(&w);
 	}
 	write_tables(&w, c);
