@@ -134,6 +134,28 @@ setup_routes(struct lp_ctl *c, struct lp_diag *d)
 			return -ENOSPC;
 		}
 	}
+	if (cfg->n_routes > LP_MAX_ROUTES) {
+		ctl_err(d, "%s: %u routes, at most %u", cfg->path, cfg->n_routes, LP_MAX_ROUTES);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < cfg->n_routes; i++) {
+		const struct lp_cfg_route *cr = &cfg->routes[i];
+		int32_t pos = lp_nbr_get(c->dp.nbr, &cr->via, (uint16_t)cr->port);
+		uint32_t k;
+
+		if (pos < 0) {
+			ctl_err(d, "neighbor table full");
+			return -ENOSPC;
+		}
+		c->dp.nbr->e[pos].refs++;
+		/* Keep them longest prefix first: the lookup takes the first match. */
+		for (k = r->n_routes; k > 0 && r->route[k - 1].len < cr->len; k--)
+			r->route[k] = r->route[k - 1];
+		r->route[k] = (struct lp_route){
+			.prefix = cr->prefix, .len = cr->len, .port = (uint16_t)cr->port, .nbr = (uint32_t)pos,
+		};
+		r->n_routes++;
+	}
 	for (uint32_t p = 0; p < cfg->n_ports; p++) {
 		const struct lp_cfg_port *cp = &cfg->ports[p];
 		const struct lp_ip *gw[2] = { &cp->gateway4, &cp->gateway6 };
@@ -358,6 +380,22 @@ restart_only_changes(struct lp_ctl *c, const struct lp_config *next, struct lp_d
 					next->ports[i].pos.line, next->ports[i].pos.col, next->ports[i].name);
 				bad++;
 			}
+	}
+	if (cur->n_routes != next->n_routes) {
+		ctl_err(d, "%s: routes: %u now, %u in the file: routes change only with a restart", next->path,
+			cur->n_routes, next->n_routes);
+		bad++;
+	} else {
+		for (uint32_t i = 0; i < cur->n_routes; i++) {
+			const struct lp_cfg_route *a = &cur->routes[i], *b = &next->routes[i];
+
+			if (!lp_ip_equal(&a->prefix, &b->prefix) || a->len != b->len || !lp_ip_equal(&a->via, &b->via) ||
+			    a->port != b->port) {
+				ctl_err(d, "%s:%u:%u: route changed: routes change only with a restart", next->path,
+					b->pos.line, b->pos.col);
+				bad++;
+			}
+		}
 	}
 	if (cur->flows.capacity != next->flows.capacity) {
 		ctl_err(d, "%s: flows.capacity %u → %u takes a restart", next->path, cur->flows.capacity,

@@ -32,12 +32,16 @@ static const char config_yaml[] =
 	"  - { address: 10.0.0.254, mac: \"02:00:00:00:00:fe\", port: wan }\n"
 	"  - { address: \"fd00::fe\", mac: \"02:00:00:00:06:fe\", port: wan }\n"
 	"  - { address: \"fd00:1::11\", mac: \"02:00:00:00:06:11\", port: lan }\n"
+	"  - { address: 10.1.0.254, mac: \"02:00:00:00:01:fe\", port: lan }\n"
+
 	"  - { address: 10.1.0.11, mac: \"02:00:00:00:01:0b\", port: lan }\n"
 	"  - { address: 10.1.0.12, mac: \"02:00:00:00:01:0c\", port: lan }\n"
 	"  - { address: 10.1.0.13, mac: \"02:00:00:00:01:0d\", port: lan }\n"
 	"  - { address: 10.1.0.14, mac: \"02:00:00:00:01:0e\", port: lan }\n"
 	"  - { address: 10.1.0.15, mac: \"02:00:00:00:01:0f\", port: lan }\n"
 	"  - { address: 10.1.0.16, mac: \"02:00:00:00:01:10\", port: lan }\n"
+	"routes:\n"
+	"  - { prefix: 10.50.0.0/16, via: 10.1.0.254, port: lan }\n"
 	"flows: { capacity: 200000 }\n"
 	"services:\n"
 	"  - name: sticky\n"
@@ -78,6 +82,7 @@ static const char config_yaml[] =
 	"    backends: [ { address: 10.1.0.11, port: 8080 }, { address: 10.1.0.12, port: 8080 } ]\n"
 	"  - { name: web6, vip: \"fd00::100\", port: 80, sessionAffinity: ClientIP,\n"
 	"      backends: [ { address: \"fd00:1::11\", port: 8080 } ] }\n"
+	"  - { name: routed, vip: 10.0.0.105, port: 80, backends: [ { address: 10.50.0.5, port: 8080 } ] }\n"
 	"  - { name: tun6, vip: \"fd00::103\", port: 80, forwarding: tunnel, tunnelSource: \"fd00:7c::/64\",\n"
 	"      backends: [ { address: \"fd00:1::11\", port: 80 } ] }\n";
 
@@ -516,6 +521,24 @@ test_ipv6_nat_reply_and_tunnel(void)
 	CU_ASSERT(memcmp(out[0] + 14 + 40, f + 14, (size_t)len - 14) == 0);
 }
 
+static void
+test_backend_behind_a_static_route(void)
+{
+	static const uint8_t router[6] = { 0x02, 0, 0, 0, 0x01, 0xfe };
+	struct lp_pkt_meta m;
+	uint8_t f[256];
+	int len;
+
+	/* 10.50.0.5 is not on-link: the route's next hop on `lan` gets it,
+	 * although `wan` has the default gateway. */
+	len = itest_frame(f, sizeof(f), NULL, "172.16.3.3", 3333, "10.0.0.105", 80, IPPROTO_TCP, LP_TCP_SYN);
+	CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, out, lens) == 1);
+	assert_checksums(out[0], lens[0], &m);
+	CU_ASSERT(memcmp(out[0], router, 6) == 0);
+	CU_ASSERT(m.key.dst[0] == 10 && m.key.dst[1] == 50 && m.key.dst[3] == 5);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -529,6 +552,7 @@ main(int argc, char **argv)
 		{ "removed backend moves only its clients", test_removed_backend_moves_only_its_clients },
 		{ "affinity expires after its timeout", test_affinity_expires_after_timeout },
 		{ "IPv6 NAT, reply and tunnel", test_ipv6_nat_reply_and_tunnel },
+		{ "backend behind a static route", test_backend_behind_a_static_route },
 		{ NULL, NULL },
 	};
 	static const struct lp_test_suite suites[] = {
