@@ -35,6 +35,7 @@ take_sample(struct lp_export *x, uint64_t now)
 			ws->drops += w->drop[r];
 	}
 	s->tsc = now;
+	s->seq = ++x->samples;
 }
 
 int
@@ -153,11 +154,9 @@ lp_export_poll(struct lp_export *x, uint64_t now)
 {
 	if (now >= x->next_sample) {
 		take_sample(x, now);
-		/* The next one an interval after this one was due, so a late
-		 * pass does not shift every later sample. */
-		x->next_sample += x->interval;
-		if (x->next_sample <= now)
-			x->next_sample = now + x->interval;
+		/* From this sample, not from when it was due: after a stalled
+		 * pass the next interval is a whole one, not a sliver. */
+		x->next_sample = now + x->interval;
 	}
 	if (x->telemetry)
 		exp_telemetry_poll(x);
@@ -228,6 +227,7 @@ lp_export_rates(const struct lp_export *x, enum lp_rate_scope scope, uint32_t in
 		return 0;	/* one sample so far */
 	secs = (double)(a->tsc - b->tsc) / (double)x->hz;
 	out->interval_s = secs;
+	out->seq = a->seq;
 	switch (scope) {
 	case LP_RATE_TOTAL:
 		rate(&out->rx_pps, &out->rx_bps, delta(sa->c[LP_WC_rx_pkts], sb->c[LP_WC_rx_pkts]),

@@ -40,6 +40,7 @@ struct worker_sample {
 /** Counters at one instant. */
 struct sample {
 	uint64_t tsc;			/**< 0: not taken */
+	uint64_t seq;			/**< samples taken before it, and it */
 	struct lp_stats *sum;		/**< every block summed (lp_ctl_stats) */
 	struct worker_sample w[LP_MAX_WORKERS];
 };
@@ -50,6 +51,7 @@ struct lp_export {
 	uint64_t interval;		/**< TSC cycles between samples */
 	uint64_t next_sample;
 	uint64_t started;		/**< TSC at creation (uptime) */
+	uint64_t samples;		/**< taken so far */
 	struct sample s[2];
 	unsigned int cur;		/**< s[cur] is the latest, s[!cur] the one before */
 	bool telemetry;

@@ -82,6 +82,7 @@ struct lp_rates {
 	double drop_pps;	/**< dropped (total and worker, for every reason); 0 otherwise */
 	double busy;		/**< share of TSC cycles spent on packets, 0..1 (worker; total: mean over workers) */
 	double interval_s;	/**< the interval measured; 0 before the second sample (rates 0) */
+	uint64_t seq;		/**< number of the sample that ended the interval: a new value, a new interval */
 };
 
 /**
