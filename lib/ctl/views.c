@@ -91,8 +91,8 @@ lp_ctl_port_view(struct lp_ctl *c, uint32_t i, struct lp_port_view *v)
 		v->sw.tx_pkts += ps->tx_pkts;
 		v->sw.tx_bytes += ps->tx_bytes;
 	}
-	/* The device's counters are read by its driver; for the drivers limpet
-	 * knows this reads memory, not registers behind a lock. */
+	/* Drivers read their counters without stopping the queues, so this is
+	 * safe while workers poll (testpmd's `show port stats` does the same). */
 	if (rte_eth_stats_get(p->port_id, &hw) == 0) {
 		v->hw_ipackets = hw.ipackets;
 		v->hw_opackets = hw.opackets;

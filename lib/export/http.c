@@ -40,7 +40,6 @@ struct http_server {
 	int fd;
 	uint16_t port;
 	struct http_conn conn[HTTP_CLIENTS];
-	uint64_t served;
 };
 
 static void
@@ -198,7 +197,6 @@ handle_request(struct lp_export *x, struct http_conn *k)
 			respond(k, 500, "Internal Server Error", NULL, NULL, 0, head);
 		free(body);
 	}
-	x->http->served++;
 	LP_LOG(DEBUG, ctl, "metrics: %s %s: %zu bytes\n", method, path, k->out_len);
 }
 
