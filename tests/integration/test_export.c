@@ -324,8 +324,12 @@ parse_metrics(char *text)
 			continue;
 		}
 		CU_ASSERT_FATAL(line[0] != '#');
-		samples = realloc(samples, (n_samples + 1) * sizeof(*samples));
-		CU_ASSERT_FATAL(samples != NULL);
+		s = realloc(samples, (n_samples + 1) * sizeof(*samples));
+		if (s == NULL) {
+			CU_FAIL_FATAL("out of memory");
+			return;
+		}
+		samples = s;
 		s = &samples[n_samples++];
 		memset(s, 0, sizeof(*s));
 		sp = strrchr(line, ' ');
