@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +17,11 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_pdump.h>
 
 #include "lp_config.h"
 #include "lp_ctl.h"
+#include "lp_export.h"
 #include "lp_log.h"
 
 static volatile sig_atomic_t quit_signal;
@@ -28,6 +31,7 @@ struct app_opts {
 	const char *config;
 	bool check_only;
 	long idle_exit_ms;	/* < 0: run until stopped */
+	const char *metrics;	/* Prometheus endpoint, NULL: none */
 };
 
 static void
@@ -42,6 +46,8 @@ usage(FILE *out, const char *prog)
 		"  --check-config [FILE] validate the configuration, print a summary, exit 0/1 (no EAL)\n"
 		"  --idle-exit MS       exit once no packet arrived for MS milliseconds, printing a\n"
 		"                       counter summary (replay mode: --vdev net_pcap0,rx_pcap=in.pcap,...)\n"
+		"  --metrics [ADDR:]PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                       (ADDR defaults to 127.0.0.1; [ADDR6]:PORT for IPv6)\n"
 		"  --help               this text\n",
 		prog, prog);
 }
@@ -82,6 +88,7 @@ parse_opts(int argc, char **argv, struct app_opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", optional_argument, NULL, 'C' },
 		{ "idle-exit", required_argument, NULL, 'I' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -110,6 +117,9 @@ parse_opts(int argc, char **argv, struct app_opts *o)
 				fprintf(stderr, "limpet: --idle-exit: '%s' is not a number of milliseconds\n", optarg);
 				return -1;
 			}
+			break;
+		case 'M':
+			o->metrics = optarg;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -148,12 +158,52 @@ sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
+/* Telemetry commands, and the Prometheus endpoint when asked for. */
+static struct lp_export *
+start_export(const struct app_opts *o, struct lp_ctl *c)
+{
+	struct lp_export_opts eo = { .metrics_addr = o->metrics, .telemetry = true };
+	struct lp_diag d = { 0 };
+	struct lp_export *x = lp_export_create(c, &eo, &d);
+
+	if (x == NULL)
+		lp_diag_print(&d, stderr);
+	lp_diag_clear(&d);
+	return x;
+}
+
+/*
+ * Live capture by dpdk-dumpcap / dpdk-pdump. They attach as secondary
+ * processes, which needs the shared configuration file and memory in
+ * hugepages: with --no-huge, --no-shconf or --in-memory capture is off.
+ */
+static bool
+start_capture(void)
+{
+	const char *dir = rte_eal_get_runtime_dir();
+	char cfg[PATH_MAX];
+
+	snprintf(cfg, sizeof(cfg), "%s/config", dir);
+	if (!rte_eal_has_hugepages() || access(cfg, F_OK) != 0) {
+		LP_LOG(DEBUG, app, "capture: off (needs hugepages and a shared config)\n");
+		return false;
+	}
+	if (rte_pdump_init() != 0) {
+		LP_LOG(WARNING, app, "capture: off: %s\n", rte_strerror(rte_errno));
+		return false;
+	}
+	LP_LOG(INFO, app, "capture: dpdk-dumpcap --file-prefix=%s can attach\n",
+	       strrchr(dir, '/') != NULL ? strrchr(dir, '/') + 1 : dir);
+	return true;
+}
+
 static int
 run(struct app_opts *o)
 {
 	struct lp_diag d = { 0 };
 	struct lp_config *cfg = lp_config_load(o->config, &d);
 	struct lp_ctl *c;
+	struct lp_export *x;
 	uint64_t hz = rte_get_tsc_hz(), last_activity, idle_since;
 
 	if (cfg == NULL) {
@@ -175,6 +225,11 @@ run(struct app_opts *o)
 		return EXIT_FAILURE;
 	}
 	lp_ctl_announce(c);
+	x = start_export(o, c);
+	if (x == NULL) {
+		lp_ctl_destroy(c);
+		return EXIT_FAILURE;
+	}
 	LP_LOG(INFO, app, "running: %u workers, config %s\n", lp_ctl_dp(c)->n_workers, o->config);
 	last_activity = activity(c);
 	idle_since = rte_rdtsc();
@@ -182,6 +237,7 @@ run(struct app_opts *o)
 		uint64_t now = rte_rdtsc();
 
 		lp_ctl_poll(c, now);
+		lp_export_poll(x, now);
 		if (reload_signal) {
 			struct lp_config *next;
 
@@ -209,6 +265,7 @@ run(struct app_opts *o)
 		}
 		sleep_us(200);
 	}
+	lp_export_destroy(x);
 	lp_ctl_stop(c);
 	/* Slow-path work the workers handed over last, then the summary. */
 	lp_ctl_poll(c, rte_rdtsc());
@@ -223,6 +280,7 @@ main(int argc, char **argv)
 {
 	struct app_opts o = { 0 };
 	int sep = -1, ret;
+	bool capture;
 
 	/* `limpet --check-config FILE` needs no EAL: look for it first. */
 	for (int i = 1; i < argc; i++) {
@@ -256,7 +314,10 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
+	capture = start_capture();
 	ret = run(&o);
+	if (capture)
+		rte_pdump_uninit();
 	rte_eal_cleanup();
 	return ret;
 }

@@ -37,6 +37,26 @@ lp_ctl_last_change_cycles(struct lp_ctl *c)
 }
 
 void
+lp_ctl_rcu_view(struct lp_ctl *c, struct lp_rcu_view *v)
+{
+	v->last_cycles = c->last_change_cycles;
+	v->max_cycles = c->max_change_cycles;
+	v->changes = c->n_changes_visible;
+	v->pending = c->pending_since != 0;
+	v->hz = c->dp.hz;
+}
+
+void
+ctl_note_visible(struct lp_ctl *c, uint64_t now)
+{
+	c->last_change_cycles = now - c->pending_since;
+	if (c->last_change_cycles > c->max_change_cycles)
+		c->max_change_cycles = c->last_change_cycles;
+	c->n_changes_visible++;
+	c->pending_since = 0;
+}
+
+void
 ctl_wait_visible(struct lp_ctl *c)
 {
 	if (c->pending_since == 0)
@@ -44,8 +64,7 @@ ctl_wait_visible(struct lp_ctl *c)
 	/* Workers pass a quiescent state once per loop pass, so this waits
 	 * for about one pass of the slowest worker. */
 	rte_rcu_qsbr_check(c->dp.qsbr, c->pending_token, true);
-	c->last_change_cycles = rte_rdtsc() - c->pending_since;
-	c->pending_since = 0;
+	ctl_note_visible(c, rte_rdtsc());
 }
 
 static int
@@ -327,10 +346,9 @@ lp_ctl_poll(struct lp_ctl *c, uint64_t now)
 {
 	ctl_slowpath_poll(c, now);
 	lp_retire_poll(c->retire);
-	if (c->pending_since != 0 && rte_rcu_qsbr_check(c->dp.qsbr, c->pending_token, false) == 1) {
-		c->last_change_cycles = rte_rdtsc() - c->pending_since;
-		c->pending_since = 0;
-	}
+	/* Seen here, the latency is at most one control pass late. */
+	if (c->pending_since != 0 && rte_rcu_qsbr_check(c->dp.qsbr, c->pending_token, false) == 1)
+		ctl_note_visible(c, rte_rdtsc());
 	ctl_affinity_scan(c, now, c->scan_per_poll);
 	lp_health_tick(c, now);
 	if (now >= c->next_second) {

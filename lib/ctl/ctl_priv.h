@@ -24,6 +24,8 @@ struct mbe {
 	uint64_t added_at;		/**< TSC it was added while running; 0 for the initial ones */
 	uint32_t bindings;		/**< counted by the last full affinity scan */
 	uint32_t scan_bindings;		/**< being counted by the current scan */
+	uint32_t flows;			/**< live flows pinned to its bindings, by the last full scan */
+	uint32_t scan_flows;		/**< being counted by the current scan */
 	/* health checking (health.c) */
 	uint8_t hc_state;		/**< probe in flight: 0 none, 1 SYN sent, 2 request sent */
 	uint32_t hc_isn;		/**< our initial sequence number */
@@ -64,6 +66,8 @@ struct lp_ctl {
 	uint32_t gslot_hint;
 	bool started;
 	uint64_t last_change_cycles;
+	uint64_t max_change_cycles;	/**< largest last_change_cycles since start */
+	uint64_t n_changes_visible;	/**< publishes measured until visible */
 	uint64_t pending_token;		/**< grace period of the last publish */
 	uint64_t pending_since;		/**< TSC of the last publish, 0 when measured */
 	uint64_t last_poll;
@@ -94,6 +98,8 @@ int ctl_affinity_purge(struct lp_ctl *c, uint16_t svc_id, int be_id, const struc
 		       enum lp_aff_reason why);
 /** Wait until every worker has seen the last publish; records the latency. */
 void ctl_wait_visible(struct lp_ctl *c);
+/** Record the publish-to-visible latency of the pending publish, seen visible at TSC @p now. */
+void ctl_note_visible(struct lp_ctl *c, uint64_t now);
 
 /* port.c */
 int ctl_ports_setup(struct lp_ctl *c, struct lp_diag *d);

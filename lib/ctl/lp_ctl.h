@@ -105,6 +105,8 @@ void lp_ctl_stats_clear(struct lp_ctl *c);
 void lp_ctl_stats(struct lp_ctl *c, struct lp_stats *out);
 /** One worker's counters (NULL when out of range). */
 const struct lp_stats *lp_ctl_worker_stats(struct lp_ctl *c, uint32_t worker);
+/** The control thread's own counters: drops in the slow path, bindings it expired or moved. */
+const struct lp_stats *lp_ctl_control_stats(struct lp_ctl *c);
 
 /** A backend as `show backends` reports it. */
 struct lp_backend_view {
@@ -120,7 +122,11 @@ struct lp_backend_view {
 	bool slow_start;		/**< ramping up */
 	uint32_t active;		/**< bindings (affinity) or flows */
 	uint32_t bindings;		/**< affinity bindings counted by the last scan */
+	/** Flow entries pointing at it: with affinity, the flows its bindings
+	 * pinned at the last scan; without, its load count. */
+	uint32_t flows_active;
 	uint64_t pkts, bytes, flows;	/**< counters */
+	uint64_t est, syn_fail;		/**< client handshakes completed / never completed */
 	uint32_t gslot;
 };
 
@@ -133,6 +139,7 @@ struct lp_service_view {
 	uint64_t pkts, bytes, flows, replies;
 	uint64_t aff[LP_AFF_REASON_MAX];
 	uint32_t bindings;
+	uint32_t flows_active;		/**< sum of its backends' flows_active */
 };
 
 /** Number of services; their views by index 0..n-1 (ordered by name). */
@@ -141,6 +148,56 @@ int lp_ctl_service_view(struct lp_ctl *c, uint32_t i, struct lp_service_view *v)
 int lp_ctl_service_view_by_name(struct lp_ctl *c, const char *name, struct lp_service_view *v);
 /** Backends of a service, sorted by address:port; returns the count (up to @p max). */
 int lp_ctl_backend_views(struct lp_ctl *c, const char *svc, struct lp_backend_view *out, uint32_t max);
+
+/** A port as `show stats port` reports it. */
+struct lp_port_view {
+	const char *name;		/**< from the config */
+	const char *device;
+	uint16_t port_id;		/**< DPDK port id */
+	uint16_t n_rxq, n_txq;
+	struct lp_port_stats sw;	/**< limpet's counters, summed over the workers */
+	/** The device's own counters (rte_eth_stats_get); all 0 where the driver has none. */
+	uint64_t hw_ipackets, hw_opackets, hw_ibytes, hw_obytes;
+	uint64_t hw_imissed;		/**< dropped by the device: its RX queue was full */
+	uint64_t hw_ierrors, hw_oerrors, hw_rx_nombuf;
+};
+
+/** Number of ports; their views by config order (0 or -ENOENT). */
+uint32_t lp_ctl_port_count(struct lp_ctl *c);
+int lp_ctl_port_view(struct lp_ctl *c, uint32_t i, struct lp_port_view *v);
+
+/** A worker as `show stats worker` reports it (its counters: lp_ctl_worker_stats()). */
+struct lp_worker_view {
+	uint32_t index;
+	unsigned int lcore;
+	uint32_t flows;			/**< entries in its flow shard */
+	uint32_t flow_capacity;
+};
+
+/** Number of workers; a worker's view (0 or -ENOENT). */
+uint32_t lp_ctl_worker_count(struct lp_ctl *c);
+int lp_ctl_worker_view(struct lp_ctl *c, uint32_t i, struct lp_worker_view *v);
+
+/** Occupancy of the shared tables. */
+struct lp_table_view {
+	uint64_t flows, flow_capacity;	/**< all shards */
+	uint32_t bindings, binding_capacity;	/**< affinity table */
+};
+void lp_ctl_table_view(struct lp_ctl *c, struct lp_table_view *v);
+
+/**
+ * Publish-to-visible latency of model changes (an RCU grace period: the
+ * release store of a snapshot until every worker passed a quiescent
+ * state), in TSC cycles at @c hz.
+ */
+struct lp_rcu_view {
+	uint64_t last_cycles;		/**< of the last change */
+	uint64_t max_cycles;		/**< largest since start */
+	uint64_t changes;		/**< changes measured */
+	bool pending;			/**< a change is not yet visible to every worker */
+	uint64_t hz;
+};
+void lp_ctl_rcu_view(struct lp_ctl *c, struct lp_rcu_view *v);
 
 /** One binding as `show affinity` reports it. */
 struct lp_binding_view {

@@ -384,8 +384,14 @@ static int
 alloc_svc_id(struct lp_ctl *c)
 {
 	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++)
-		if (c->svc[i] == NULL && lp_svc_get(&c->dp.svcs, i) == NULL)
+		if (c->svc[i] == NULL && lp_svc_get(&c->dp.svcs, i) == NULL) {
+			/* A reused id starts from zero for its new service, as a
+			 * reused backend slot does (alloc_gslot). */
+			for (uint32_t w = 0; w < c->dp.n_workers; w++)
+				memset(&c->worker_stats[w]->svc[i], 0, sizeof(struct lp_svc_stats));
+			memset(&c->stats->svc[i], 0, sizeof(struct lp_svc_stats));
 			return (int)i;
+		}
 	return -ENOSPC;
 }
 
@@ -938,6 +944,8 @@ ctl_affinity_scan(struct lp_ctl *c, uint64_t now, uint32_t budget)
 				for (uint32_t k = 0; s != NULL && k < s->n_be; k++) {
 					s->be[k].bindings = s->be[k].scan_bindings;
 					s->be[k].scan_bindings = 0;
+					s->be[k].flows = s->be[k].scan_flows;
+					s->be[k].scan_flows = 0;
 				}
 			}
 		}
@@ -971,8 +979,10 @@ ctl_affinity_scan(struct lp_ctl *c, uint64_t now, uint32_t budget)
 			if (lp_aff_bound(tg)) {
 				struct mbe *b = be_by_id(s, lp_aff_be_id(lp_aff_target(e)));
 
-				if (b != NULL)
+				if (b != NULL) {
 					b->scan_bindings++;
+					b->scan_flows += atomic_load_explicit(&e->flows, memory_order_relaxed);
+				}
 			}
 		}
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_malloc.h>
 
 #include "ctl_priv.h"
@@ -26,6 +27,12 @@ const struct lp_stats *
 lp_ctl_worker_stats(struct lp_ctl *c, uint32_t worker)
 {
 	return worker < c->dp.n_workers ? c->worker_stats[worker] : NULL;
+}
+
+const struct lp_stats *
+lp_ctl_control_stats(struct lp_ctl *c)
+{
+	return c->stats;
 }
 
 static void
@@ -53,6 +60,84 @@ lp_ctl_flow_count(struct lp_ctl *c)
 	for (uint32_t i = 0; i < c->dp.n_workers; i++)
 		n += lp_flow_count(c->dp.worker[i]->flows);
 	return n;
+}
+
+uint32_t
+lp_ctl_port_count(struct lp_ctl *c)
+{
+	return c->dp.n_ports;
+}
+
+int
+lp_ctl_port_view(struct lp_ctl *c, uint32_t i, struct lp_port_view *v)
+{
+	const struct lp_dp_port *p;
+	struct rte_eth_stats hw;
+
+	if (i >= c->dp.n_ports)
+		return -ENOENT;
+	p = &c->dp.port[i];
+	memset(v, 0, sizeof(*v));
+	v->name = c->cfg->ports[i].name;
+	v->device = c->cfg->ports[i].device;
+	v->port_id = p->port_id;
+	v->n_rxq = p->n_rxq;
+	v->n_txq = p->n_txq;
+	for (uint32_t w = 0; w < c->dp.n_workers; w++) {
+		const volatile struct lp_port_stats *ps = &c->worker_stats[w]->port[i];
+
+		v->sw.rx_pkts += ps->rx_pkts;
+		v->sw.rx_bytes += ps->rx_bytes;
+		v->sw.tx_pkts += ps->tx_pkts;
+		v->sw.tx_bytes += ps->tx_bytes;
+	}
+	/* Drivers read their counters without stopping the queues, so this is
+	 * safe while workers poll (testpmd's `show port stats` does the same). */
+	if (rte_eth_stats_get(p->port_id, &hw) == 0) {
+		v->hw_ipackets = hw.ipackets;
+		v->hw_opackets = hw.opackets;
+		v->hw_ibytes = hw.ibytes;
+		v->hw_obytes = hw.obytes;
+		v->hw_imissed = hw.imissed;
+		v->hw_ierrors = hw.ierrors;
+		v->hw_oerrors = hw.oerrors;
+		v->hw_rx_nombuf = hw.rx_nombuf;
+	}
+	return 0;
+}
+
+uint32_t
+lp_ctl_worker_count(struct lp_ctl *c)
+{
+	return c->dp.n_workers;
+}
+
+int
+lp_ctl_worker_view(struct lp_ctl *c, uint32_t i, struct lp_worker_view *v)
+{
+	const struct lp_worker *w;
+
+	if (i >= c->dp.n_workers)
+		return -ENOENT;
+	w = c->dp.worker[i];
+	memset(v, 0, sizeof(*v));
+	v->index = i;
+	v->lcore = w->lcore;
+	v->flows = lp_flow_count(w->flows);
+	v->flow_capacity = w->flows->capacity;
+	return 0;
+}
+
+void
+lp_ctl_table_view(struct lp_ctl *c, struct lp_table_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (uint32_t i = 0; i < c->dp.n_workers; i++) {
+		v->flows += lp_flow_count(c->dp.worker[i]->flows);
+		v->flow_capacity += c->dp.worker[i]->flows->capacity;
+	}
+	v->bindings = lp_aff_count(c->dp.aff);
+	v->binding_capacity = c->dp.aff->capacity;
 }
 
 static int
@@ -85,6 +170,15 @@ lp_ctl_service_count(struct lp_ctl *c)
 	return n;
 }
 
+/* Flow entries pointing at a backend. Without affinity the load count is
+ * exactly that; with it the load counts bindings, and the scan sums the
+ * flows each binding pins. */
+static uint32_t
+be_flows_active(const struct msvc *s, const struct mbe *b)
+{
+	return s->cfg.affinity ? b->flows : atomic_load(&s->load->active[b->id]);
+}
+
 static void
 fill_service_view(struct lp_ctl *c, const struct msvc *s, struct lp_service_view *v)
 {
@@ -98,6 +192,7 @@ fill_service_view(struct lp_ctl *c, const struct msvc *s, struct lp_service_view
 	for (uint32_t i = 0; i < s->n_be; i++) {
 		v->n_up += ctl_be_state(s, &s->be[i]) == LP_BE_UP;
 		v->bindings += s->be[i].bindings;
+		v->flows_active += be_flows_active(s, &s->be[i]);
 	}
 	for (uint32_t i = 0; i < c->dp.n_workers; i++)
 		blocks[nb++] = c->worker_stats[i];
@@ -164,6 +259,7 @@ lp_ctl_backend_views(struct lp_ctl *c, const char *svc, struct lp_backend_view *
 		v->slow_start = st == LP_BE_UP && v->eff_weight != b->cfg.weight;
 		v->active = atomic_load(&s->load->active[b->id]);
 		v->bindings = b->bindings;
+		v->flows_active = be_flows_active(s, b);
 		v->gslot = b->gslot;
 		for (uint32_t w = 0; w < c->dp.n_workers; w++) {
 			const volatile struct lp_be_stats *bs = &c->worker_stats[w]->be[b->gslot];
@@ -171,6 +267,8 @@ lp_ctl_backend_views(struct lp_ctl *c, const char *svc, struct lp_backend_view *
 			v->pkts += bs->pkts;
 			v->bytes += bs->bytes;
 			v->flows += bs->flows;
+			v->est += bs->est;
+			v->syn_fail += bs->syn_fail;
 		}
 	}
 	return (int)n;

@@ -31,7 +31,7 @@
 	X(tx_pkts,          "packets transmitted") \
 	X(tx_bytes,         "bytes transmitted") \
 	X(injected,         "packets the control thread asked this worker to transmit") \
-	X(slowpath,         "packets handed to the control thread (ARP, ND, ICMP echo, probe replies)") \
+	X(slowpath,         "packets handed to the control thread (ARP, ND, ICMP echo, probe replies, next hop unresolved, too big)") \
 	X(flow_hit,         "packets that matched a flow entry") \
 	X(flow_new,         "flow entries created") \
 	X(flow_expired,     "flow entries removed by aging") \

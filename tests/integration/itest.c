@@ -33,13 +33,20 @@ static const uint8_t rss_key[52] = {
 int
 itest_eal_init(const char *prog, unsigned int workers)
 {
-	char lcores[256] = "";
+	return itest_eal_init_prefix(prog, workers, NULL);
+}
+
+int
+itest_eal_init_prefix(const char *prog, unsigned int workers, const char *file_prefix)
+{
+	char lcores[256] = "", prefix[128];
 	cpu_set_t set;
 	int cpus[CPU_SETSIZE], ncpu = 0;
 	char *argv[] = {
 		(char *)prog, "--lcores", lcores, "--no-pci", "--no-huge", "--no-shconf", "-m", "768",
-		"--log-level", "lib.eal:warning", "--log-level", "lib.limpet.*:warning",
+		"--log-level", "lib.eal:warning", "--log-level", "lib.limpet.*:warning", prefix,
 	};
+	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - (file_prefix == NULL);
 	int ret;
 
 	if (sched_getaffinity(0, sizeof(set), &set) == 0)
@@ -56,7 +63,8 @@ itest_eal_init(const char *prog, unsigned int workers)
 		snprintf(one, sizeof(one), "%s%u@%d", l ? "," : "", l, cpus[l % (unsigned int)ncpu]);
 		strcat(lcores, one);
 	}
-	ret = rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])), argv);
+	snprintf(prefix, sizeof(prefix), "--file-prefix=%s", file_prefix != NULL ? file_prefix : "");
+	ret = rte_eal_init(argc, argv);
 	if (ret < 0)
 		return ret;
 	pool = rte_pktmbuf_pool_create("itest_pool", 32767, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());

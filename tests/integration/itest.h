@@ -37,6 +37,12 @@ struct itest_port {
  */
 int itest_eal_init(const char *prog, unsigned int workers);
 
+/**
+ * The same with its own --file-prefix, so the process has a runtime
+ * directory (telemetry socket) no other test shares.
+ */
+int itest_eal_init_prefix(const char *prog, unsigned int workers, const char *file_prefix);
+
 /** Create a ring port with @p nq queue pairs; its DPDK device name is "net_ring_" + @p name. */
 int itest_port_create(struct itest_port *p, const char *name, uint32_t nq);
 

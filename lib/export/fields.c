@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The counters and gauges of ports, workers, services and backends, one
+ * list each. Prometheus, telemetry and `show stats` all walk these lists,
+ * so a new field is one line here (and one in docs/observability.md, which
+ * the obs test checks).
+ */
+#include <string.h>
+
+#include "export_priv.h"
+
+const struct exp_field exp_port_fields[] = {
+	EXP_COUNTER(struct lp_port_view, "rx_packets", sw.rx_pkts, "packets the workers received on the port"),
+	EXP_COUNTER(struct lp_port_view, "rx_bytes", sw.rx_bytes,
+		    "bytes the workers received on the port (frames without FCS)"),
+	EXP_COUNTER(struct lp_port_view, "tx_packets", sw.tx_pkts,
+		    "packets the device accepted for transmission from the workers"),
+	EXP_COUNTER(struct lp_port_view, "tx_bytes", sw.tx_bytes,
+		    "bytes the device accepted for transmission from the workers"),
+	EXP_COUNTER(struct lp_port_view, "device_rx_packets", hw_ipackets, "packets received, as the device counts them"),
+	EXP_COUNTER(struct lp_port_view, "device_tx_packets", hw_opackets, "packets transmitted, as the device counts them"),
+	EXP_COUNTER(struct lp_port_view, "device_rx_bytes", hw_ibytes, "bytes received, as the device counts them"),
+	EXP_COUNTER(struct lp_port_view, "device_tx_bytes", hw_obytes, "bytes transmitted, as the device counts them"),
+	EXP_COUNTER(struct lp_port_view, "device_rx_missed", hw_imissed,
+		    "packets the device dropped because a receive queue was full (workers behind)"),
+	EXP_COUNTER(struct lp_port_view, "device_rx_errors", hw_ierrors, "erroneous packets the device received"),
+	EXP_COUNTER(struct lp_port_view, "device_tx_errors", hw_oerrors, "packets the device failed to transmit"),
+	EXP_COUNTER(struct lp_port_view, "device_rx_nombuf", hw_rx_nombuf, "receive failures for want of an mbuf"),
+	{ NULL, false, 0, 0, NULL },
+};
+
+const struct exp_field exp_worker_fields[] = {
+	EXP_GAUGE(struct lp_worker_view, "lcore", lcore, "EAL lcore the worker runs on"),
+	EXP_GAUGE(struct lp_worker_view, "flows", flows, "entries in the worker's flow shard"),
+	EXP_GAUGE(struct lp_worker_view, "flow_capacity", flow_capacity, "entries the worker's flow shard holds at most"),
+	{ NULL, false, 0, 0, NULL },
+};
+
+const struct exp_field exp_service_fields[] = {
+	EXP_COUNTER(struct lp_service_view, "packets", pkts, "client packets forwarded to the service's backends"),
+	EXP_COUNTER(struct lp_service_view, "bytes", bytes, "bytes of client packets forwarded to the service's backends"),
+	EXP_COUNTER(struct lp_service_view, "flows", flows, "flow entries created for the service"),
+	EXP_COUNTER(struct lp_service_view, "nat_replies", replies, "backend replies translated back to the VIP (nat)"),
+	EXP_GAUGE(struct lp_service_view, "flows_active", flows_active, "flow entries of the service's backends"),
+	EXP_GAUGE(struct lp_service_view, "bindings", bindings,
+		  "affinity bindings to the service's backends, at the last full affinity scan"),
+	EXP_GAUGE(struct lp_service_view, "backends", n_backends, "backends configured, draining ones included"),
+	EXP_GAUGE(struct lp_service_view, "backends_up", n_up, "backends that get new clients (up, healthy, not removed)"),
+	{ NULL, false, 0, 0, NULL },
+};
+
+const struct exp_field exp_backend_fields[] = {
+	EXP_COUNTER(struct lp_backend_view, "packets", pkts, "client packets forwarded to the backend"),
+	EXP_COUNTER(struct lp_backend_view, "bytes", bytes, "bytes of client packets forwarded to the backend"),
+	EXP_COUNTER(struct lp_backend_view, "flows", flows, "flow entries created for the backend"),
+	EXP_COUNTER(struct lp_backend_view, "handshakes", est,
+		    "client TCP handshakes that completed (SYN state to established)"),
+	EXP_COUNTER(struct lp_backend_view, "handshake_failures", syn_fail,
+		    "client TCP handshakes that never completed (flow aged in SYN state)"),
+	EXP_GAUGE(struct lp_backend_view, "flows_active", flows_active,
+		  "flow entries pointing at the backend (with affinity: pinned by its bindings at the last scan)"),
+	EXP_GAUGE(struct lp_backend_view, "bindings", bindings, "affinity bindings to the backend, at the last full scan"),
+	EXP_GAUGE(struct lp_backend_view, "load", active,
+		  "what bounded load and least_conn weigh: bindings with affinity, flows without"),
+	EXP_GAUGE(struct lp_backend_view, "weight", weight, "configured weight"),
+	EXP_GAUGE(struct lp_backend_view, "effective_weight", eff_weight,
+		  "weight Maglev uses now: ramping during slow start, 0 when not eligible"),
+	EXP_GAUGE(struct lp_backend_view, "healthy", healthy, "1 when health checks pass (or none are configured)"),
+	EXP_GAUGE(struct lp_backend_view, "removing", removing, "1 while a removed backend drains"),
+	EXP_GAUGE(struct lp_backend_view, "slow_start", slow_start, "1 while the weight ramps up (slowStartSeconds)"),
+	{ NULL, false, 0, 0, NULL },
+};
+
+uint64_t
+exp_field_get(const struct exp_field *f, const void *view)
+{
+	const uint8_t *p = (const uint8_t *)view + f->off;
+	uint64_t v64;
+	uint32_t v32;
+	uint16_t v16;
+
+	switch (f->size) {
+	case 1:
+		return *p;
+	case 2:
+		memcpy(&v16, p, 2);
+		return v16;
+	case 4:
+		memcpy(&v32, p, 4);
+		return v32;
+	default:
+		memcpy(&v64, p, 8);
+		return v64;
+	}
+}
+
+const char *
+exp_backend_state(const struct lp_backend_view *b)
+{
+	/* enum lp_be_state numbers up, draining and down as the config does. */
+	return lp_backend_state_name(b->state <= LP_BE_DOWN ? b->state : LP_BE_DOWN);
+}

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The Prometheus text exposition format (0.0.4): every metric family is
+ * one HELP line, one TYPE line and its samples, contiguous as the format
+ * requires. Families come from the X-macro lists (worker counters, drop
+ * reasons, binding reasons) and the field lists of fields.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "export_priv.h"
+
+/* Everything one scrape reports, gathered first: each family walks it. */
+struct scrape {
+	FILE *o;
+	uint32_t nw, np, ns, nb;
+	const struct lp_stats *ws[LP_MAX_WORKERS];
+	const struct lp_stats *ctl;
+	struct lp_worker_view wv[LP_MAX_WORKERS];
+	struct lp_port_view pv[LP_MAX_PORTS];
+	struct lp_service_view *sv;
+	struct lp_backend_view *bv;
+	uint32_t *bsvc;			/* service (index into sv) of each backend */
+	char (*bname)[LP_IP_STRLEN + 8];	/* "addr:port" of each backend */
+};
+
+enum scope { S_WORKER, S_PORT, S_SERVICE, S_BACKEND };
+
+static void
+escaped(FILE *o, const char *s, bool label)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\\\", o);
+		else if (*s == '\n')
+			fputs("\\n", o);
+		else if (label && *s == '"')
+			fputs("\\\"", o);
+		else
+			fputc(*s, o);
+	}
+}
+
+static void
+family(FILE *o, const char *name, bool counter, const char *help)
+{
+	fprintf(o, "# HELP %s ", name);
+	escaped(o, help, false);
+	fprintf(o, "\n# TYPE %s %s\n", name, counter ? "counter" : "gauge");
+}
+
+static void
+label(FILE *o, bool first, const char *key, const char *value)
+{
+	fprintf(o, "%s%s=\"", first ? "" : ",", key);
+	escaped(o, value, true);
+	fputc('"', o);
+}
+
+/* Sample name{scope labels[,extra="value"]} value */
+static void
+sample(struct scrape *s, const char *name, enum scope sc, uint32_t i, const char *extra_key,
+       const char *extra_value, uint64_t value)
+{
+	FILE *o = s->o;
+	char num[16];
+
+	fprintf(o, "%s{", name);
+	switch (sc) {
+	case S_WORKER:
+		if (i == UINT32_MAX) {
+			label(o, true, "worker", "control");
+		} else {
+			snprintf(num, sizeof(num), "%u", i);
+			label(o, true, "worker", num);
+		}
+		break;
+	case S_PORT:
+		label(o, true, "port", s->pv[i].name);
+		break;
+	case S_SERVICE:
+		label(o, true, "service", s->sv[i].cfg->name);
+		break;
+	case S_BACKEND:
+		label(o, true, "service", s->sv[s->bsvc[i]].cfg->name);
+		label(o, false, "backend", s->bname[i]);
+		break;
+	}
+	if (extra_key != NULL)
+		label(o, false, extra_key, extra_value);
+	fprintf(o, "} %" PRIu64 "\n", value);
+}
+
+static void
+plain(FILE *o, const char *name, bool counter, const char *help, const char *fmt, double value)
+{
+	family(o, name, counter, help);
+	fprintf(o, "%s ", name);
+	fprintf(o, fmt, value);
+	fputc('\n', o);
+}
+
+/* One family per field, one sample per object of the scope. */
+static void
+fields(struct scrape *s, const char *prefix, const struct exp_field *list, enum scope sc, const void *views,
+       size_t stride, uint32_t n)
+{
+	char name[96];
+
+	for (const struct exp_field *f = list; f->key != NULL; f++) {
+		snprintf(name, sizeof(name), "limpet_%s_%s%s", prefix, f->key, f->counter ? "_total" : "");
+		family(s->o, name, f->counter, f->help);
+		for (uint32_t i = 0; i < n; i++)
+			sample(s, name, sc, i, NULL, NULL, exp_field_get(f, (const uint8_t *)views + i * stride));
+	}
+}
+
+static int
+gather(struct scrape *s, struct lp_ctl *c)
+{
+	uint32_t cap = 0;
+
+	s->nw = lp_ctl_worker_count(c);
+	s->np = lp_ctl_port_count(c);
+	s->ns = lp_ctl_service_count(c);
+	for (uint32_t i = 0; i < s->nw; i++) {
+		s->ws[i] = lp_ctl_worker_stats(c, i);
+		lp_ctl_worker_view(c, i, &s->wv[i]);
+	}
+	s->ctl = lp_ctl_control_stats(c);
+	for (uint32_t i = 0; i < s->np; i++)
+		lp_ctl_port_view(c, i, &s->pv[i]);
+	s->sv = calloc(s->ns ? s->ns : 1, sizeof(*s->sv));
+	if (s->sv == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->ns; i++) {
+		if (lp_ctl_service_view(c, i, &s->sv[i]) != 0)
+			return -EAGAIN;
+		cap += s->sv[i].n_backends;
+	}
+	s->bv = calloc(cap ? cap : 1, sizeof(*s->bv));
+	s->bsvc = calloc(cap ? cap : 1, sizeof(*s->bsvc));
+	s->bname = calloc(cap ? cap : 1, sizeof(*s->bname));
+	if (s->bv == NULL || s->bsvc == NULL || s->bname == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->ns; i++) {
+		int n = lp_ctl_backend_views(c, s->sv[i].cfg->name, s->bv + s->nb, cap - s->nb);
+
+		for (int k = 0; k < n; k++) {
+			const struct lp_backend_view *b = &s->bv[s->nb];
+
+			exp_endpoint(&b->addr, b->port, s->bname[s->nb], sizeof(s->bname[0]));
+			s->bsvc[s->nb++] = i;
+		}
+	}
+	return 0;
+}
+
+static void
+release(struct scrape *s)
+{
+	free(s->sv);
+	free(s->bv);
+	free(s->bsvc);
+	free(s->bname);
+}
+
+static void
+global_families(struct scrape *s, struct lp_export *x, struct lp_ctl *c)
+{
+	struct lp_table_view t;
+	struct lp_rcu_view r;
+	FILE *o = s->o;
+
+	lp_ctl_table_view(c, &t);
+	lp_ctl_rcu_view(c, &r);
+	plain(o, "limpet_uptime_seconds", false, "seconds since the exporter started", "%.3f",
+	      (double)(rte_rdtsc() - x->started) / (double)x->hz);
+	plain(o, "limpet_tsc_hz", false, "TSC cycles per second (busy_cycles and idle_cycles count them)", "%.0f",
+	      (double)r.hz);
+	plain(o, "limpet_workers", false, "worker lcores", "%.0f", s->nw);
+	plain(o, "limpet_services", false, "services configured", "%.0f", s->ns);
+	plain(o, "limpet_flows", false, "flow entries in all shards", "%.0f", (double)t.flows);
+	plain(o, "limpet_flow_capacity", false, "flow entries all shards hold at most", "%.0f", (double)t.flow_capacity);
+	plain(o, "limpet_affinity_bindings", false, "bindings in the affinity table (deleted ones awaiting reuse included)",
+	      "%.0f", t.bindings);
+	plain(o, "limpet_affinity_capacity", false, "bindings the affinity table holds at most", "%.0f",
+	      t.binding_capacity);
+	plain(o, "limpet_rcu_change_visible_seconds", false,
+	      "last model change: from its publication until every worker passed a quiescent state", "%.9f",
+	      (double)r.last_cycles / (double)r.hz);
+	plain(o, "limpet_rcu_change_visible_max_seconds", false,
+	      "largest publication-to-visible time of a model change since start", "%.9f",
+	      (double)r.max_cycles / (double)r.hz);
+	plain(o, "limpet_rcu_changes_total", true, "model changes published and measured until visible", "%.0f",
+	      (double)r.changes);
+}
+
+static void
+worker_families(struct scrape *s)
+{
+	char name[96];
+
+	for (unsigned int k = 0; k < LP_WC_MAX; k++) {
+		snprintf(name, sizeof(name), "limpet_%s_total", lp_wc_name(k));
+		family(s->o, name, true, lp_wc_help(k));
+		for (uint32_t i = 0; i < s->nw; i++)
+			sample(s, name, S_WORKER, i, NULL, NULL, s->ws[i]->c[k]);
+	}
+	/* Drops by the control thread (slow path) under worker="control". */
+	family(s->o, "limpet_drops_total", true, "packets dropped, by worker and reason (see limpet_drop_reason_info)");
+	for (uint32_t i = 0; i <= s->nw; i++)
+		for (unsigned int r = 1; r < LP_DROP_MAX; r++)
+			sample(s, "limpet_drops_total", S_WORKER, i == s->nw ? UINT32_MAX : i, "reason", lp_drop_name(r),
+			       (i == s->nw ? s->ctl : s->ws[i])->drop[r]);
+	/* The reasons' meanings, so a dashboard can show them. */
+	family(s->o, "limpet_drop_reason_info", false, "1 for each drop reason; label help says what it means");
+	for (unsigned int r = 1; r < LP_DROP_MAX; r++) {
+		fputs("limpet_drop_reason_info{", s->o);
+		label(s->o, true, "reason", lp_drop_name(r));
+		label(s->o, false, "help", lp_drop_help(r));
+		fputs("} 1\n", s->o);
+	}
+	fields(s, "worker", exp_worker_fields, S_WORKER, s->wv, sizeof(s->wv[0]), s->nw);
+}
+
+static void
+service_families(struct scrape *s)
+{
+	fields(s, "service", exp_service_fields, S_SERVICE, s->sv, sizeof(s->sv[0]), s->ns);
+	family(s->o, "limpet_service_binding_events_total", true,
+	       "affinity bindings created, moved or removed, by reason");
+	for (uint32_t i = 0; i < s->ns; i++)
+		for (unsigned int r = 0; r < LP_AFF_REASON_MAX; r++)
+			sample(s, "limpet_service_binding_events_total", S_SERVICE, i, "reason", lp_aff_reason_name(r),
+			       s->sv[i].aff[r]);
+	fields(s, "backend", exp_backend_fields, S_BACKEND, s->bv, sizeof(s->bv[0]), s->nb);
+	family(s->o, "limpet_backend_state", false, "1 for the state the data path sees (up, draining, down), else 0");
+	for (uint32_t i = 0; i < s->nb; i++)
+		for (unsigned int st = LP_BE_UP; st <= LP_BE_DOWN; st++)
+			sample(s, "limpet_backend_state", S_BACKEND, i, "state", lp_backend_state_name(st),
+			       s->bv[i].state == st);
+}
+
+int
+lp_export_prometheus(struct lp_export *x, FILE *out)
+{
+	struct scrape s;
+	int ret;
+
+	memset(&s, 0, sizeof(s));
+	s.o = out;
+	ret = gather(&s, x->ctl);
+	if (ret == 0) {
+		global_families(&s, x, x->ctl);
+		worker_families(&s);
+		fields(&s, "port", exp_port_fields, S_PORT, s.pv, sizeof(s.pv[0]), s.np);
+		service_families(&s);
+		ret = ferror(out) ? -EIO : 0;
+	}
+	release(&s);
+	return ret;
+}
