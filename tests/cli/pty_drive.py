@@ -27,16 +27,17 @@ def main():
     deadline = time.time() + timeout
 
     def read_some(wait):
+        """Read what arrives within @wait: None when nothing did, b"" at the end."""
         nonlocal seen
         r, _, _ = select.select([fd], [], [], wait)
         if not r:
-            return True
+            return None
         try:
             data = os.read(fd, 4096)
         except OSError:
-            return False
+            return b""
         seen += data
-        return bool(data)
+        return data
 
     ok = True
     cursor = 0
@@ -48,7 +49,7 @@ def main():
             elif verb == "expect":
                 # From the end of the last match: output is read ahead.
                 while seen.find(text.encode(), cursor) < 0 and time.time() < deadline:
-                    if not read_some(0.2):
+                    if read_some(0.2) == b"":
                         break
                 at = seen.find(text.encode(), cursor)
                 if at < 0:
@@ -64,7 +65,7 @@ def main():
             break
         read_some(0.2)
     while read_some(0.1):
-        pass
+        pass  # the rest of the output, until it ends or pauses
     if status is None:
         print("pty_drive: the command did not exit", file=sys.stderr)
         os.kill(pid, 9)
