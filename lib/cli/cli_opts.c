@@ -48,27 +48,10 @@ expect(const struct svc_opt *o, char *why, size_t len)
 	return -EINVAL;
 }
 
-static bool
-decimal(const char *s, uint64_t *v)
-{
-	uint64_t x = 0;
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 19)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		x = x * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v = x;
-	return true;
-}
-
 static int
 number(const struct svc_opt *o, const char *val, uint64_t *v, char *why, size_t len)
 {
-	if (!decimal(val, v) || *v < o->min || *v > o->max)
+	if (!cli_decimal(val, strlen(val), v) || *v < o->min || *v > o->max)
 		return expect(o, why, len);
 	return 0;
 }
@@ -78,20 +61,16 @@ static bool
 seconds_ms(const char *s, uint64_t *ms)
 {
 	const char *dot = strchr(s, '.');
-	char whole[16];
 	uint64_t w, frac = 0;
 	size_t wl = dot != NULL ? (size_t)(dot - s) : strlen(s);
 
-	if (wl == 0 || wl >= sizeof(whole))
-		return false;
-	memcpy(whole, s, wl);
-	whole[wl] = '\0';
-	if (!decimal(whole, &w))
+	/* Up to 12 digits of whole seconds: the result cannot overflow. */
+	if (wl > 12 || !cli_decimal(s, wl, &w))
 		return false;
 	if (dot != NULL) {
 		size_t fl = strlen(dot + 1);
 
-		if (fl == 0 || fl > 3 || !decimal(dot + 1, &frac))
+		if (fl == 0 || fl > 3 || !cli_decimal(dot + 1, fl, &frac))
 			return false;
 		while (fl++ < 3)
 			frac *= 10;

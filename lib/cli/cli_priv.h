@@ -168,6 +168,8 @@ void cli_diagnose(struct lp_cli *cli, const char *line, struct lp_diag *err);
 /** Format "ADDR:PORT" or "[ADDR6]:PORT" into @p buf (at least CLI_EP_STRLEN). */
 char *cli_endpoint(const struct lp_ip *ip, uint16_t port, char *buf, size_t len);
 #define CLI_EP_STRLEN (LP_IP_STRLEN + 8)
+/** @p n decimal digits (no sign, no hex: "0x10" is a typo here) into @p v; false otherwise. */
+bool cli_decimal(const char *s, size_t n, uint64_t *v);
 /** True for an address a backend or VIP may have (not loopback, multicast, ...). */
 bool cli_ip_unicast(const struct lp_ip *ip);
 

@@ -83,6 +83,23 @@ backend_views(struct lp_cli *cli, const char *name, int *n)
 	return bv;
 }
 
+/* Live bindings of an affinity service: what its backends hold now. */
+static int
+live_bindings(struct lp_cli *cli, const char *name, uint64_t *sum)
+{
+	struct lp_backend_view *bv;
+	int nb = 0;
+
+	bv = backend_views(cli, name, &nb);
+	if (bv == NULL)
+		return -ENOENT;
+	*sum = 0;
+	for (int k = 0; k < nb; k++)
+		*sum += bv[k].active;
+	free(bv);
+	return 0;
+}
+
 static int
 show_services(struct lp_cli *cli, const struct cli_res *r)
 {
@@ -96,24 +113,20 @@ show_services(struct lp_cli *cli, const struct cli_res *r)
 		return cli_fail(cli, -ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < n; i++) {
 		struct lp_service_view v;
-		struct lp_backend_view *bv;
 		char vip[CLI_EP_STRLEN + 8], aff[32], bindings[24] = "-";
-		uint64_t active = 0;
-		int nb = 0;
+		uint64_t live;
 
 		if (lp_ctl_service_view(cli->ctl, i, &v) != 0)
 			continue;
-		/* The exact live count, as `show backends` shows it per backend. */
-		bv = backend_views(cli, v.cfg->name, &nb);
-		if (bv == NULL) {
-			cli_table_free(&t);
-			return -ENOMEM;
+		/* The exact live count, as `show backends` shows it per backend
+		 * (v.bindings is the last table scan's). */
+		if (v.cfg->affinity) {
+			if (live_bindings(cli, v.cfg->name, &live) != 0) {
+				cli_table_free(&t);
+				return -ENOMEM;
+			}
+			snprintf(bindings, sizeof(bindings), "%" PRIu64, live);
 		}
-		for (int k = 0; k < nb; k++)
-			active += bv[k].active;
-		free(bv);
-		if (v.cfg->affinity)
-			snprintf(bindings, sizeof(bindings), "%" PRIu64, active);
 		cli_table_row(&t, "%s\t%s\t%s\t%s\t%s\t%u/%u\t%s\t%" PRIu64, v.cfg->name, vip_str(v.cfg, vip, sizeof(vip)),
 			      lp_fwd_mode_name(v.cfg->forwarding), lp_sched_name(v.cfg->scheduler),
 			      affinity_str(v.cfg, aff, sizeof(aff)), v.n_up, v.n_backends, bindings, v.pkts);
@@ -145,6 +158,7 @@ show_service(struct lp_cli *cli, const struct cli_res *r)
 	const struct lp_cfg_service *s;
 	char buf[CLI_EP_STRLEN + 8], a[LP_IP_STRLEN];
 	FILE *o = cli_out(cli);
+	uint64_t live;
 
 	if (lp_ctl_service_view_by_name(cli->ctl, name, &v) != 0)
 		return cli_fail(cli, -ENOENT, "no service '%s'", name);
@@ -173,7 +187,10 @@ show_service(struct lp_cli *cli, const struct cli_res *r)
 			s->tunnel_src4_len, lp_ip_format(&s->tunnel_src6, b, sizeof(b)), s->tunnel_src6_len);
 	}
 	fprintf(o, "%-15s %u/%u up\n", "backends", v.n_up, v.n_backends);
-	fprintf(o, "%-15s %u (last scan)\n", "bindings", v.bindings);
+	if (s->affinity && live_bindings(cli, s->name, &live) == 0)
+		fprintf(o, "%-15s %" PRIu64 "\n", "bindings", live);
+	else
+		fprintf(o, "%-15s -\n", "bindings");
 	fprintf(o, "%-15s %" PRIu64 "\n", "flows", v.flows);
 	fprintf(o, "%-15s %" PRIu64 "\n", "packets", v.pkts);
 	fprintf(o, "%-15s %" PRIu64 "\n", "bytes", v.bytes);

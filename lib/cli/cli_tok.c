@@ -104,9 +104,8 @@ name_problem(const char *s, size_t n)
 	return NULL;
 }
 
-/* Decimal digits only (no sign, no hex: "0x10" is a typo here). */
-static bool
-parse_decimal(const char *s, size_t n, uint64_t *v)
+bool
+cli_decimal(const char *s, size_t n, uint64_t *v)
 {
 	uint64_t x = 0;
 
@@ -156,7 +155,7 @@ parse_backend(const char *s, size_t n, struct cli_backend *be)
 			return "not an IP address (IPv6 with a port: [ADDR]:PORT)";
 	}
 	if (port != NULL) {
-		if (!parse_decimal(port, n - (size_t)(port - s), &p) || p < 1 || p > 65535)
+		if (!cli_decimal(port, n - (size_t)(port - s), &p) || p < 1 || p > 65535)
 			return "port must be 1..65535";
 		be->port = (uint16_t)p;
 	}
@@ -186,7 +185,7 @@ token_problem(const struct cli_tok *t, const char *s, size_t n, char *why, size_
 	case CLI_BACKEND:
 		return parse_backend(s, n, &be);
 	case CLI_UINT:
-		if (!parse_decimal(s, n, &v) || v < t->min || v > t->max) {
+		if (!cli_decimal(s, n, &v) || v < t->min || v > t->max) {
 			snprintf(why, len, "expected %s %" PRIu64 "..%" PRIu64, t->what, t->min, t->max);
 			return why;
 		}
@@ -254,7 +253,7 @@ tok_parse(cmdline_parse_token_hdr_t *hdr, const char *buf, void *res, unsigned i
 		parse_backend(buf, n, &v->be);
 		break;
 	case CLI_UINT:
-		parse_decimal(buf, n, &v->u);
+		cli_decimal(buf, n, &v->u);
 		break;
 	default:
 		copy_word(buf, n, v->str, sizeof(v->str));
