@@ -19,6 +19,7 @@
 #include <rte_lcore.h>
 #include <rte_pdump.h>
 
+#include "lp_cli.h"
 #include "lp_config.h"
 #include "lp_ctl.h"
 #include "lp_export.h"
@@ -32,6 +33,9 @@ struct app_opts {
 	bool check_only;
 	long idle_exit_ms;	/* < 0: run until stopped */
 	const char *metrics;	/* Prometheus endpoint, NULL: none */
+	bool interactive;
+	const char *cmdline_file;
+	const char *ctl_socket;
 };
 
 static void
@@ -48,6 +52,9 @@ usage(FILE *out, const char *prog)
 		"                       counter summary (replay mode: --vdev net_pcap0,rx_pcap=in.pcap,...)\n"
 		"  --metrics [ADDR:]PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 		"                       (ADDR defaults to 127.0.0.1; [ADDR6]:PORT for IPv6)\n"
+		"  -i, --interactive    command prompt on the terminal (see docs/cli.md; `help` lists commands)\n"
+		"  --cmdline-file FILE  run the commands in FILE once limpet has started\n"
+		"  --ctl-socket PATH    serve commands on a unix socket (mode 0600) for limpetctl\n"
 		"  --help               this text\n",
 		prog, prog);
 }
@@ -89,6 +96,9 @@ parse_opts(int argc, char **argv, struct app_opts *o)
 		{ "check-config", optional_argument, NULL, 'C' },
 		{ "idle-exit", required_argument, NULL, 'I' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "cmdline-file", required_argument, NULL, 'F' },
+		{ "ctl-socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -96,7 +106,7 @@ parse_opts(int argc, char **argv, struct app_opts *o)
 
 	o->idle_exit_ms = -1;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hi", longs, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
@@ -120,6 +130,15 @@ parse_opts(int argc, char **argv, struct app_opts *o)
 			break;
 		case 'M':
 			o->metrics = optarg;
+			break;
+		case 'i':
+			o->interactive = true;
+			break;
+		case 'F':
+			o->cmdline_file = optarg;
+			break;
+		case 'S':
+			o->ctl_socket = optarg;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -197,11 +216,40 @@ start_capture(void)
 	return true;
 }
 
+/* The command line, when any of its channels was asked for. */
+static int
+start_cli(struct app_opts *o, struct lp_ctl *c, struct lp_cli **cli)
+{
+	struct lp_cli_opts co = {
+		.config_path = o->config,
+		.interactive = o->interactive,
+		.socket_path = o->ctl_socket,
+	};
+	struct lp_diag d = { 0 };
+
+	*cli = NULL;
+	if (!o->interactive && o->cmdline_file == NULL && o->ctl_socket == NULL)
+		return 0;
+	*cli = lp_cli_create(c, &co, &d);
+	if (*cli == NULL) {
+		lp_diag_print(&d, stderr);
+		lp_diag_clear(&d);
+		return -1;
+	}
+	if (o->cmdline_file != NULL && lp_cli_run_file(*cli, o->cmdline_file, stdout, stderr) < 0) {
+		lp_cli_destroy(*cli);
+		*cli = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 run(struct app_opts *o)
 {
 	struct lp_diag d = { 0 };
 	struct lp_config *cfg = lp_config_load(o->config, &d);
+	struct lp_cli *cli;
 	struct lp_ctl *c;
 	struct lp_export *x;
 	uint64_t hz = rte_get_tsc_hz(), last_activity, idle_since;
@@ -231,13 +279,19 @@ run(struct app_opts *o)
 		return EXIT_FAILURE;
 	}
 	LP_LOG(INFO, app, "running: %u workers, config %s\n", lp_ctl_dp(c)->n_workers, o->config);
+	if (start_cli(o, c, &cli) != 0) {
+		lp_ctl_destroy(c);
+		return EXIT_FAILURE;
+	}
 	last_activity = activity(c);
 	idle_since = rte_rdtsc();
-	while (!quit_signal) {
+	while (!quit_signal && (cli == NULL || !lp_cli_quit_requested(cli))) {
 		uint64_t now = rte_rdtsc();
 
 		lp_ctl_poll(c, now);
 		lp_export_poll(x, now);
+		if (cli != NULL && lp_cli_poll(cli, now))
+			break;
 		if (reload_signal) {
 			struct lp_config *next;
 
@@ -266,6 +320,7 @@ run(struct app_opts *o)
 		sleep_us(200);
 	}
 	lp_export_destroy(x);
+	lp_cli_destroy(cli);
 	lp_ctl_stop(c);
 	/* Slow-path work the workers handed over last, then the summary. */
 	lp_ctl_poll(c, rte_rdtsc());

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control socket: a unix stream socket served from the control loop
+ * without ever blocking it. Each connection sends command lines; each
+ * line gets one reply:
+ *
+ *   "| " output line      (zero or more; "|" alone for an empty line)
+ *   "! " error message    (zero or more)
+ *   "OK" or "ERROR"       (exactly one, last)
+ *
+ * Every line of a reply but the last starts with '|' or '!', so output
+ * can never be mistaken for the status, whatever it holds (docs/cli.md).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <rte_cycles.h>
+
+#include "cli_priv.h"
+#include "lp_log.h"
+
+#define MAX_CONNS 16
+#define LINE_MAX_BYTES 4096		/* a longer line is refused and the connection closed */
+#define READ_CHUNK 4096
+#define LINES_PER_POLL 8		/* per connection and pass: bounds a pass's work */
+#define OUT_PAUSE_BYTES (16u << 20)	/* stop running a client's lines while this much waits for it */
+#define IDLE_TIMEOUT_S 60		/* a connection with nothing moving is closed */
+#define FLUSH_AT_EXIT_MS 1000
+
+struct buf {
+	char *p;
+	size_t len, off, cap;
+};
+
+struct conn {
+	int fd;			/* -1: free slot */
+	struct buf in, out;
+	bool peer_done;		/* the client shut its side: no more lines */
+	bool close_when_sent;	/* a protocol error: reply, then close */
+	uint64_t last_io;	/* TSC */
+};
+
+struct cli_sock {
+	int fd;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	uint64_t hz;
+	struct conn conn[MAX_CONNS];
+};
+
+static int
+buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (p == NULL)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+static void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Each line of @p text as "TAG text\n" ("TAG\n" for an empty line). */
+static void
+add_tagged(struct buf *b, char tag, const char *text, size_t len)
+{
+	while (len > 0) {
+		const char *nl = memchr(text, '\n', len);
+		size_t n = nl != NULL ? (size_t)(nl - text) : len;
+		char head[2] = { tag, ' ' };
+
+		buf_add(b, head, n > 0 ? 2 : 1);
+		buf_add(b, text, n);
+		buf_add(b, "\n", 1);
+		if (nl == NULL)
+			break;
+		text = nl + 1;
+		len -= n + 1;
+	}
+}
+
+/* ---- listening ---- */
+
+/* A socket file left by a limpet that died is replaced; one a live limpet
+ * answers on, or a file that is not a socket, is left alone. */
+static int
+clear_stale(const char *path, const struct sockaddr_un *sa, struct lp_diag *diag)
+{
+	struct stat st;
+	int probe, ret;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		lp_diag_add(diag, "%s exists and is not a socket: not replacing it", path);
+		return -EEXIST;
+	}
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return -errno;
+	ret = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
+	if (ret == 0 || errno == EAGAIN || errno == EINPROGRESS) {
+		close(probe);
+		lp_diag_add(diag, "%s: another limpet is listening on it", path);
+		return -EADDRINUSE;
+	}
+	close(probe);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int
+cli_sock_open(struct lp_cli *cli, const char *path, struct lp_diag *diag)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct cli_sock *s;
+	struct stat st;
+	mode_t old;
+	int ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		lp_diag_add(diag, "control socket path longer than %zu characters: %s", sizeof(sa.sun_path) - 1, path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->path = strdup(path)) == NULL) {
+		free(s);
+		lp_diag_add(diag, "out of memory");
+		return -ENOMEM;
+	}
+	s->hz = rte_get_tsc_hz();
+	for (unsigned int i = 0; i < MAX_CONNS; i++)
+		s->conn[i].fd = -1;
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		ret = -errno;
+		goto free_sock;
+	}
+	ret = clear_stale(path, &sa, diag);
+	if (ret != 0)
+		goto close_fd;
+	/* The socket is created with the umask's mode: make that 0600 so no
+	 * other user can reach the control plane, even for an instant. */
+	old = umask(0177);
+	ret = bind(s->fd, (const struct sockaddr *)&sa, sizeof(sa));
+	if (ret != 0)
+		ret = -errno;
+	umask(old);
+	if (ret != 0)
+		goto close_fd;
+	if (listen(s->fd, MAX_CONNS) != 0 || stat(path, &st) != 0) {
+		ret = -errno;
+		unlink(path);
+		goto close_fd;
+	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	cli->sock = s;
+	LP_LOG(INFO, cli, "control socket %s\n", path);
+	return 0;
+close_fd:
+	close(s->fd);
+free_sock:
+	if (diag != NULL && ret != -EEXIST && ret != -EADDRINUSE)
+		lp_diag_add(diag, "cannot listen on %s: %s", path, strerror(-ret));
+	free(s->path);
+	free(s);
+	return ret;
+}
+
+/* ---- connections ---- */
+
+static void
+conn_close(struct conn *c)
+{
+	close(c->fd);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static void
+accept_new(struct cli_sock *s, uint64_t now)
+{
+	for (int k = 0; k < 4; k++) {
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c = NULL;
+
+		if (fd < 0)
+			return;
+		for (unsigned int i = 0; i < MAX_CONNS && c == NULL; i++)
+			if (s->conn[i].fd < 0)
+				c = &s->conn[i];
+		if (c == NULL) {
+			static const char busy[] = "! too many connections\nERROR\n";
+
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				LP_LOG(DEBUG, cli, "control socket: %s\n", strerror(errno));
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->last_io = now;
+	}
+}
+
+/* Run one line and queue its reply. */
+static void
+run_line(struct lp_cli *cli, struct conn *c, const char *line)
+{
+	struct lp_diag err = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	int ret;
+
+	if (out == NULL) {
+		add_tagged(&c->out, '!', "out of memory", 13);
+		buf_add(&c->out, "ERROR\n", 6);
+		return;
+	}
+	ret = lp_cli_exec(cli, line, out, &err);
+	fclose(out);
+	add_tagged(&c->out, '|', text, len);
+	free(text);
+	for (uint32_t i = 0; i < err.n; i++)
+		add_tagged(&c->out, '!', err.msg[i], strlen(err.msg[i]));
+	lp_diag_clear(&err);
+	if (ret == 0)
+		buf_add(&c->out, "OK\n", 3);
+	else
+		buf_add(&c->out, "ERROR\n", 6);
+}
+
+static void
+refuse_line(struct conn *c)
+{
+	static const char msg[] = "line longer than 4096 bytes";
+
+	add_tagged(&c->out, '!', msg, sizeof(msg) - 1);
+	buf_add(&c->out, "ERROR\n", 6);
+	c->close_when_sent = true;
+}
+
+/* Complete lines waiting in the input, a few per pass. */
+static void
+run_lines(struct lp_cli *cli, struct conn *c)
+{
+	for (int k = 0; k < LINES_PER_POLL && !cli->quit && !c->close_when_sent; k++) {
+		const char *start = c->in.p + c->in.off;
+		size_t avail = c->in.len - c->in.off, n;
+		const char *nl;
+		char *line;
+
+		if (avail == 0 || c->out.len - c->out.off > OUT_PAUSE_BYTES)
+			break;
+		nl = memchr(start, '\n', avail);
+		if (nl == NULL && avail > LINE_MAX_BYTES) {
+			refuse_line(c);
+			break;
+		}
+		/* A last line without its newline still counts. */
+		if (nl == NULL && !c->peer_done)
+			break;
+		n = nl != NULL ? (size_t)(nl - start) : avail;
+		if (n > LINE_MAX_BYTES) {
+			refuse_line(c);
+			break;
+		}
+		line = strndup(start, n);
+		c->in.off += nl != NULL ? n + 1 : n;
+		if (line == NULL) {
+			c->close_when_sent = true;
+			break;
+		}
+		run_line(cli, c, line);
+		free(line);
+	}
+	if (c->in.off == c->in.len)
+		c->in.off = c->in.len = 0;
+}
+
+static bool
+conn_read(struct conn *c)
+{
+	char chunk[READ_CHUNK];
+	ssize_t n;
+
+	/* Read no further ahead than one line while lines wait to run. */
+	if (c->peer_done || c->close_when_sent || c->in.len - c->in.off > LINE_MAX_BYTES)
+		return false;
+	n = recv(c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+	if (n > 0) {
+		if (c->in.off > 0) {
+			memmove(c->in.p, c->in.p + c->in.off, c->in.len - c->in.off);
+			c->in.len -= c->in.off;
+			c->in.off = 0;
+		}
+		if (buf_add(&c->in, chunk, (size_t)n) != 0)
+			c->close_when_sent = true;
+		return true;
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		c->peer_done = true;
+		return true;
+	}
+	return false;
+}
+
+/* Send what the socket takes; false when the client is gone. */
+static bool
+conn_write(struct conn *c, bool *moved)
+{
+	while (c->out.off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.p + c->out.off, c->out.len - c->out.off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+		c->out.off += (size_t)n;
+		*moved = true;
+	}
+	c->out.off = 0;
+	c->out.len = 0;
+	return true;
+}
+
+void
+cli_sock_poll(struct lp_cli *cli, uint64_t now)
+{
+	struct cli_sock *s = cli->sock;
+
+	accept_new(s, now);
+	for (unsigned int i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = &s->conn[i];
+		bool moved = false, pending;
+
+		if (c->fd < 0)
+			continue;
+		moved |= conn_read(c);
+		run_lines(cli, c);
+		if (!conn_write(c, &moved)) {
+			conn_close(c);
+			continue;
+		}
+		if (moved)
+			c->last_io = now;
+		pending = c->out.len > c->out.off;
+		if (!pending && (c->close_when_sent || (c->peer_done && c->in.len == c->in.off)))
+			conn_close(c);
+		else if (now - c->last_io > (uint64_t)IDLE_TIMEOUT_S * s->hz)
+			conn_close(c);
+	}
+}
+
+static uint64_t
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+cli_sock_close(struct lp_cli *cli)
+{
+	struct cli_sock *s = cli->sock;
+	uint64_t deadline = ms_now() + FLUSH_AT_EXIT_MS;
+	struct stat st;
+
+	if (s == NULL)
+		return;
+	/* The reply to `quit` (and any other still queued) goes out first. */
+	for (unsigned int i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = &s->conn[i];
+		bool moved = false;
+
+		while (c->fd >= 0 && c->out.off < c->out.len && ms_now() < deadline) {
+			struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+
+			if (poll(&p, 1, (int)(deadline - ms_now())) <= 0 || !conn_write(c, &moved))
+				break;
+		}
+		if (c->fd >= 0)
+			conn_close(c);
+	}
+	close(s->fd);
+	/* Only our own socket: another limpet may have replaced the file. */
+	if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+		unlink(s->path);
+	free(s->path);
+	free(s);
+	cli->sock = NULL;
+}
