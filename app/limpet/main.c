@@ -218,12 +218,13 @@ start_capture(void)
 
 /* The command line, when any of its channels was asked for. */
 static int
-start_cli(struct app_opts *o, struct lp_ctl *c, struct lp_cli **cli)
+start_cli(struct app_opts *o, struct lp_ctl *c, struct lp_export *x, struct lp_cli **cli)
 {
 	struct lp_cli_opts co = {
 		.config_path = o->config,
 		.interactive = o->interactive,
 		.socket_path = o->ctl_socket,
+		.export = x,
 	};
 	struct lp_diag d = { 0 };
 
@@ -279,7 +280,8 @@ run(struct app_opts *o)
 		return EXIT_FAILURE;
 	}
 	LP_LOG(INFO, app, "running: %u workers, config %s\n", lp_ctl_dp(c)->n_workers, o->config);
-	if (start_cli(o, c, &cli) != 0) {
+	if (start_cli(o, c, x, &cli) != 0) {
+		lp_export_destroy(x);
 		lp_ctl_destroy(c);
 		return EXIT_FAILURE;
 	}
@@ -319,8 +321,8 @@ run(struct app_opts *o)
 		}
 		sleep_us(200);
 	}
+	lp_cli_destroy(cli);	/* it uses the exporter */
 	lp_export_destroy(x);
-	lp_cli_destroy(cli);
 	lp_ctl_stop(c);
 	/* Slow-path work the workers handed over last, then the summary. */
 	lp_ctl_poll(c, rte_rdtsc());

@@ -182,6 +182,7 @@ lp_cli_create(struct lp_ctl *ctl, const struct lp_cli_opts *opts, struct lp_diag
 		return NULL;
 	}
 	cli->ctl = ctl;
+	cli->export = opts->export;
 	if (opts->config_path != NULL && (cli->config_path = strdup(opts->config_path)) == NULL) {
 		ret = -ENOMEM;
 		goto fail;

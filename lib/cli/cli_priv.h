@@ -124,6 +124,7 @@ struct cli_sock;
 
 struct lp_cli {
 	struct lp_ctl *ctl;
+	struct lp_export *export;	/**< rates and the `show stats ...` texts, or NULL */
 	char *config_path;		/**< what a bare `reload` re-reads */
 	unsigned int n_cmds;
 	struct cli_bound *bound;	/**< n_cmds */

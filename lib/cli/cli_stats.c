@@ -1,94 +1,98 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * `show stats`: limpet-wide counters as "name value" lines, in the order
- * of the X-macro lists they come from (lp_stats.h, lp_drop.h,
- * lp_affinity.h), then a per-service table. Views of one port, worker,
- * service or backend belong here too, as more `show stats ...` entries in
- * the table at the end.
+ * `show stats [port [NAME] | worker [N] | service NAME | backend SVC
+ * ADDR:PORT]`: the texts come from lib/export, which also feeds telemetry
+ * and Prometheus from the same field lists, so the three never disagree.
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdlib.h>
 
 #include "cli_priv.h"
-
-/* Per-pass bookkeeping of each worker: it moves while limpet idles, so
- * it says nothing summed up (and `clear stats` could never show it 0). */
-static bool
-worker_only(enum lp_wc c)
-{
-	return c == LP_WC_loop_passes || c == LP_WC_busy_cycles || c == LP_WC_idle_cycles;
-}
-
-static void
-print_totals(struct lp_cli *cli, const struct lp_stats *s, FILE *o)
-{
-	uint64_t bindings[LP_AFF_REASON_MAX] = { 0 };
-	uint32_t n = lp_ctl_service_count(cli->ctl);
-
-	for (unsigned int c = 0; c < LP_WC_MAX; c++)
-		if (!worker_only(c))
-			fprintf(o, "%-24s %" PRIu64 "\n", lp_wc_name(c), s->c[c]);
-	fprintf(o, "%-24s %" PRIu64 "\n", "drops", lp_stats_drops(s));
-	fprintf(o, "%-24s %" PRIu64 "\n", "flows", lp_ctl_flow_count(cli->ctl));
-	/* Bindings of services since removed are gone with their counters. */
-	for (uint32_t i = 0; i < n; i++) {
-		struct lp_service_view v;
-
-		if (lp_ctl_service_view(cli->ctl, i, &v) != 0)
-			continue;
-		for (unsigned int r = 0; r < LP_AFF_REASON_MAX; r++)
-			bindings[r] += v.aff[r];
-	}
-	for (unsigned int r = 0; r < LP_AFF_REASON_MAX; r++)
-		fprintf(o, "bindings_%-15s %" PRIu64 "\n", lp_aff_reason_name(r), bindings[r]);
-	for (unsigned int d = 1; d < LP_DROP_MAX; d++)
-		if (s->drop[d] != 0)
-			fprintf(o, "drop_%-19s %" PRIu64 "\n", lp_drop_name(d), s->drop[d]);
-}
+#include "lp_export.h"
 
 static int
-print_services(struct lp_cli *cli, FILE *o)
+shown(struct lp_cli *cli, int ret, const char *what, const char *name)
 {
-	static const char *const head[] = { "SERVICE", "PACKETS", "BYTES", "FLOWS", "NAT_REPLIES", "BINDINGS_NEW" };
-	uint32_t n = lp_ctl_service_count(cli->ctl);
-	struct cli_table t;
-
-	if (cli_table_init(&t, 6, head) != 0)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		struct lp_service_view v;
-
-		if (lp_ctl_service_view(cli->ctl, i, &v) != 0)
-			continue;
-		cli_table_row(&t, "%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64, v.cfg->name, v.pkts,
-			      v.bytes, v.flows, v.replies, v.aff[LP_AFF_NEW]);
-	}
-	cli_table_print(&t, o);
+	if (ret == -ENOENT)
+		return cli_fail(cli, ret, "no %s '%s'", what, name);
+	if (ret != 0)
+		return cli_fail(cli, ret, "out of memory");
 	return 0;
 }
 
 static int
 show_stats(struct lp_cli *cli, const struct cli_res *r)
 {
-	/* Too big for the stack: every backend slot of every service. */
-	struct lp_stats *s = malloc(sizeof(*s));
-	FILE *o = cli_out(cli);
-
 	(void)r;
-	if (s == NULL)
-		return cli_fail(cli, -ENOMEM, "out of memory");
-	lp_ctl_stats(cli->ctl, s);
-	print_totals(cli, s, o);
-	free(s);
-	if (print_services(cli, o) != 0)
-		return cli_fail(cli, -ENOMEM, "out of memory");
-	return 0;
+	return shown(cli, lp_export_show_stats(cli->ctl, cli->export, cli_out(cli)), "", "");
+}
+
+static int
+show_ports(struct lp_cli *cli, const struct cli_res *r)
+{
+	(void)r;
+	return shown(cli, lp_export_show_port(cli->ctl, cli->export, NULL, cli_out(cli)), "port", "");
+}
+
+static int
+show_port(struct lp_cli *cli, const struct cli_res *r)
+{
+	return shown(cli, lp_export_show_port(cli->ctl, cli->export, r->v[3].str, cli_out(cli)), "port", r->v[3].str);
+}
+
+static int
+show_workers(struct lp_cli *cli, const struct cli_res *r)
+{
+	(void)r;
+	return shown(cli, lp_export_show_worker(cli->ctl, cli->export, -1, cli_out(cli)), "worker", "");
+}
+
+static int
+show_worker(struct lp_cli *cli, const struct cli_res *r)
+{
+	char n[24];
+
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)r->v[3].u);
+	return shown(cli, lp_export_show_worker(cli->ctl, cli->export, (int)r->v[3].u, cli_out(cli)), "worker", n);
+}
+
+static int
+show_service(struct lp_cli *cli, const struct cli_res *r)
+{
+	return shown(cli, lp_export_show_service(cli->ctl, cli->export, r->v[3].str, cli_out(cli)), "service",
+		     r->v[3].str);
+}
+
+static int
+show_backend(struct lp_cli *cli, const struct cli_res *r)
+{
+	const struct cli_backend *b = &r->v[4].be;
+	char ep[CLI_EP_STRLEN];
+	int ret;
+
+	ret = lp_export_show_backend(cli->ctl, cli->export, r->v[3].str, &b->addr, b->port, cli_out(cli));
+	if (ret == -ENOENT)
+		return cli_fail(cli, ret, "service '%s' has no backend %s", r->v[3].str,
+				cli_endpoint(&b->addr, b->port, ep, sizeof(ep)));
+	return shown(cli, ret, "", "");
 }
 
 static const struct cli_cmd stats_cmds[] = {
-	{ "show stats", "counters: packets, drops by reason, flows, bindings by reason, per service", show_stats,
-	  { CLI_KW(0, "show"), CLI_KW(1, "stats"), NULL } },
+	{ "show stats", "counters: packets, drops by reason, flows, bindings by reason, per service, rates",
+	  show_stats, { CLI_KW(0, "show"), CLI_KW(1, "stats"), NULL } },
+	{ "show stats port [NAME]", "a port's counters, its device's counters and rates", show_ports,
+	  { CLI_KW(0, "show"), CLI_KW(1, "stats"), CLI_KW(2, "port"), NULL } },
+	{ NULL, "one port", show_port,
+	  { CLI_KW(0, "show"), CLI_KW(1, "stats"), CLI_KW(2, "port"), CLI_NAME_TOK(3, "port name"), NULL } },
+	{ "show stats worker [N]", "a worker's counters, busy share and flow table", show_workers,
+	  { CLI_KW(0, "show"), CLI_KW(1, "stats"), CLI_KW(2, "worker"), NULL } },
+	{ NULL, "one worker", show_worker,
+	  { CLI_KW(0, "show"), CLI_KW(1, "stats"), CLI_KW(2, "worker"), CLI_UINT_TOK(3, "worker number", 0, 63),
+	    NULL } },
+	{ "show stats service NAME", "a service's counters, bindings by reason, one line per backend", show_service,
+	  { CLI_KW(0, "show"), CLI_KW(1, "stats"), CLI_KW(2, "service"), CLI_NAME_TOK(3, "service name"), NULL } },
+	{ "show stats backend SVC ADDR:PORT", "one backend's counters and rates", show_backend,
+	  { CLI_KW(0, "show"), CLI_KW(1, "stats"), CLI_KW(2, "backend"), CLI_NAME_TOK(3, "service name"),
+	    CLI_BACKEND_TOK(4), NULL } },
 };
 
 const struct cli_cmd_group cli_stats_group = { stats_cmds, sizeof(stats_cmds) / sizeof(stats_cmds[0]) };

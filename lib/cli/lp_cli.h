@@ -26,12 +26,14 @@
 
 struct lp_ctl;
 struct lp_cli;
+struct lp_export;
 
 /** How the CLI is served. */
 struct lp_cli_opts {
 	const char *config_path;	/**< the file a bare `reload` re-reads (NULL: `reload FILE` only) */
 	bool interactive;		/**< prompt on the terminal (stdin / stdout) */
 	const char *socket_path;	/**< control socket to listen on, NULL for none */
+	struct lp_export *export;	/**< rates for `show stats ...` (NULL: counters only) */
 };
 
 /**

@@ -24,10 +24,11 @@ si(double v, char *buf, size_t len)
 		v /= 1000.0;
 		p++;
 	}
+	/* No space inside: tables stay one word per cell. */
 	if (p == 0)
-		snprintf(buf, len, "%.0f ", v);
+		snprintf(buf, len, "%.0f", v);
 	else
-		snprintf(buf, len, "%.*f %c", v < 9.995 ? 2 : v < 99.95 ? 1 : 0, v, prefix[p]);
+		snprintf(buf, len, "%.*f%c", v < 9.995 ? 2 : v < 99.95 ? 1 : 0, v, prefix[p]);
 	return buf;
 }
 
@@ -44,14 +45,14 @@ rates_line(FILE *o, const struct lp_export *x, enum lp_rate_scope scope, uint32_
 		return;
 	}
 	if (forwarded) {
-		fprintf(o, "  rates over %.2f s: forwarded %spps %sbit/s\n", r.interval_s, si(r.rx_pps, a, sizeof(a)),
+		fprintf(o, "  rates over %.2f s: forwarded %s pps %s bit/s\n", r.interval_s, si(r.rx_pps, a, sizeof(a)),
 			si(r.rx_bps, b, sizeof(b)));
 		return;
 	}
-	fprintf(o, "  rates over %.2f s: rx %spps %sbit/s, tx %spps %sbit/s", r.interval_s, si(r.rx_pps, a, sizeof(a)),
+	fprintf(o, "  rates over %.2f s: rx %s pps %s bit/s, tx %s pps %s bit/s", r.interval_s, si(r.rx_pps, a, sizeof(a)),
 		si(r.rx_bps, b, sizeof(b)), si(r.tx_pps, c, sizeof(c)), si(r.tx_bps, d, sizeof(d)));
 	if (scope == LP_RATE_TOTAL || scope == LP_RATE_WORKER)
-		fprintf(o, ", drops %spps, busy %.1f%%", si(r.drop_pps, a, sizeof(a)), r.busy * 100.0);
+		fprintf(o, ", drops %s pps, busy %.1f%%", si(r.drop_pps, a, sizeof(a)), r.busy * 100.0);
 	fputc('\n', o);
 }
 
@@ -82,36 +83,47 @@ percent(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* Per-pass bookkeeping of each worker: it moves while limpet idles, so
+ * summed up it says nothing (`show stats worker` has it). */
+static bool
+worker_only(enum lp_wc k)
+{
+	return k == LP_WC_loop_passes || k == LP_WC_busy_cycles || k == LP_WC_idle_cycles;
+}
+
 int
 lp_export_show_stats(struct lp_ctl *c, const struct lp_export *x, FILE *out)
 {
 	struct lp_stats *s = malloc(sizeof(*s));
 	uint32_t ns = lp_ctl_service_count(c);
+	uint64_t bindings[LP_AFF_REASON_MAX] = { 0 };
 	struct lp_table_view t;
 	struct lp_rcu_view rcu;
 
 	if (s == NULL)
 		return -ENOMEM;
 	lp_ctl_stats(c, s);
-	lp_ctl_table_view(c, &t);
-	lp_ctl_rcu_view(c, &rcu);
-	fprintf(out, "limpet: %u workers, %u ports, %u services\n", lp_ctl_worker_count(c), lp_ctl_port_count(c), ns);
-	rates_line(out, x, LP_RATE_TOTAL, 0, false);
+	/* Counters first, one "name value" line each, so scripts and
+	 * `clear stats` checks read them alike; gauges and rates come last. */
 	for (unsigned int k = 0; k < LP_WC_MAX; k++)
-		fprintf(out, COL, lp_wc_name(k), s->c[k]);
-	fprintf(out, COL, "drops", lp_stats_drops(s));
-	drop_lines(out, s);
-	fprintf(out, "  flows %" PRIu64 " of %" PRIu64 " (%.1f%%), bindings %u of %u (%.1f%%)\n", t.flows,
-		t.flow_capacity, percent(t.flows, t.flow_capacity), t.bindings, t.binding_capacity,
-		percent(t.bindings, t.binding_capacity));
-	fprintf(out, "  model changes visible to every worker after %.1f us (max %.1f us, %" PRIu64 " changes)\n",
-		(double)rcu.last_cycles * 1e6 / (double)rcu.hz, (double)rcu.max_cycles * 1e6 / (double)rcu.hz,
-		rcu.changes);
+		if (!worker_only(k))
+			fprintf(out, "%-24s %" PRIu64 "\n", lp_wc_name(k), s->c[k]);
+	fprintf(out, "%-24s %" PRIu64 "\n", "drops", lp_stats_drops(s));
+	for (uint32_t i = 0; i < ns; i++) {
+		struct lp_service_view v;
+
+		if (lp_ctl_service_view(c, i, &v) == 0)
+			for (unsigned int r = 0; r < LP_AFF_REASON_MAX; r++)
+				bindings[r] += v.aff[r];
+	}
+	for (unsigned int r = 0; r < LP_AFF_REASON_MAX; r++)
+		fprintf(out, "bindings_%-15s %" PRIu64 "\n", lp_aff_reason_name(r), bindings[r]);
+	for (unsigned int r = 1; r < LP_DROP_MAX; r++)
+		if (s->drop[r] != 0)
+			fprintf(out, "drop_%-19s %" PRIu64 "\n", lp_drop_name(r), s->drop[r]);
 	free(s);
-	if (ns == 0)
-		return 0;
-	fprintf(out, "  %-20s %12s %14s %10s %10s %10s %10s\n", "SERVICE", "PACKETS", "BYTES", "PPS", "FLOWS", "ACTIVE",
-		"BINDINGS");
+	fprintf(out, "%-20s %12s %14s %10s %10s %10s %12s %12s %10s\n", "SERVICE", "PACKETS", "BYTES", "FLOWS",
+		"ACTIVE", "BINDINGS", "NAT_REPLIES", "BINDINGS_NEW", "PPS");
 	for (uint32_t i = 0; i < ns; i++) {
 		struct lp_service_view v;
 		struct lp_rates r = { 0 };
@@ -121,9 +133,20 @@ lp_export_show_stats(struct lp_ctl *c, const struct lp_export *x, FILE *out)
 			continue;
 		if (x != NULL)
 			lp_export_rates(x, LP_RATE_SERVICE, v.id, &r);
-		fprintf(out, "  %-20s %12" PRIu64 " %14" PRIu64 " %10s %10" PRIu64 " %10u %10u\n", v.cfg->name, v.pkts,
-			v.bytes, si(r.rx_pps, pps, sizeof(pps)), v.flows, v.flows_active, v.bindings);
+		fprintf(out, "%-20s %12" PRIu64 " %14" PRIu64 " %10" PRIu64 " %10u %10u %12" PRIu64 " %12" PRIu64 " %10s\n",
+			v.cfg->name, v.pkts, v.bytes, v.flows, v.flows_active, v.bindings, v.replies, v.aff[LP_AFF_NEW],
+			si(r.rx_pps, pps, sizeof(pps)));
 	}
+	lp_ctl_table_view(c, &t);
+	lp_ctl_rcu_view(c, &rcu);
+	fprintf(out, "limpet: %u workers, %u ports, %u services\n", lp_ctl_worker_count(c), lp_ctl_port_count(c), ns);
+	rates_line(out, x, LP_RATE_TOTAL, 0, false);
+	fprintf(out, "  flows %" PRIu64 " of %" PRIu64 " (%.1f%%), bindings %u of %u (%.1f%%)\n", t.flows,
+		t.flow_capacity, percent(t.flows, t.flow_capacity), t.bindings, t.binding_capacity,
+		percent(t.bindings, t.binding_capacity));
+	fprintf(out, "  model changes visible to every worker after %.1f us (max %.1f us, %" PRIu64 " changes)\n",
+		(double)rcu.last_cycles * 1e6 / (double)rcu.hz, (double)rcu.max_cycles * 1e6 / (double)rcu.hz,
+		rcu.changes);
 	return 0;
 }
 

@@ -329,6 +329,22 @@ check "save config leaves no temporary file" [ "$(find "$TMP" -name 'saved-socke
 
 ok show stats
 check "tx_pkts counted before clear stats" [ "$(stat_of "$OUT" tx_pkts)" -gt 0 ]
+has "$OUT" '^limpet: [0-9]+ workers, [0-9]+ ports, [0-9]+ services$' "show stats summary line"
+has "$OUT" 'model changes visible to every worker after' "show stats: RCU latency"
+ok show stats port
+has "$OUT" '^port wan: device ' "show stats port: every port"
+has "$OUT" '^port lan: device ' "show stats port: every port"
+ok show stats port lan
+hasnt "$OUT" '^port wan' "show stats port NAME: that port only"
+ok show stats worker 0
+has "$OUT" '^worker 0: lcore [0-9]+, flows ' "show stats worker N"
+has "$OUT" '^ *busy_cycles +[0-9]+$' "show stats worker: busy cycles"
+ok show stats worker
+ok show stats service web
+has "$OUT" '^service web: ' "show stats service"
+has "$OUT" 'bindings_expired' "show stats service: bindings by reason"
+ok show stats backend web 10.1.0.11:8080
+has "$OUT" '^backend 10\.1\.0\.11:8080 of web: ' "show stats backend"
 ok clear stats
 ok show stats
 awk '/^SERVICE /{exit} $2 != 0' "$OUT" >"$TMP/nonzero"
@@ -377,6 +393,11 @@ bad "bad argument '0' \(argument 5\): expected port 1\.\.65535" add service x 10
 bad "bad argument 'http' \(argument 5\)" add service x 10.0.0.9 http
 # unknown service / backend
 bad "no service 'nosuch'" show backends nosuch
+bad "no service 'nosuch'" show stats service nosuch
+bad "no port 'nosuch'" show stats port nosuch
+bad "no worker '63'" show stats worker 63
+bad "'64' \\(argument 4\\)" show stats worker 64
+bad "has no backend 10\\.1\\.0\\.99:8080" show stats backend web 10.1.0.99:8080
 bad "no service 'nosuch'" show service nosuch
 bad "no service 'nosuch'" show affinity nosuch
 bad "no service 'nosuch'" show flows nosuch
