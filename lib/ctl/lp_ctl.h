@@ -69,8 +69,9 @@ const struct lp_config *lp_ctl_config(struct lp_ctl *c);
  * apply only the differences (a backend present before and after keeps its
  * id, flows and bindings). Changes that need a restart (ports, table
  * capacities) are refused with a message. On error nothing changes.
- * @return 0 or -EINVAL with messages in @p diag; notes (what changed) are
- *   appended to @p diag too when @p verbose.
+ * Validation and the restart-only checks run before anything changes;
+ * past them only running out of memory can stop a reload half-way.
+ * @return 0 or -EINVAL with messages in @p diag.
  */
 int lp_ctl_apply(struct lp_ctl *c, const struct lp_config *next, struct lp_diag *diag);
 

@@ -54,6 +54,17 @@ ipstr(const struct lp_ip *ip, char *buf)
 	return lp_ip_format(ip, buf, LP_IP_STRLEN);
 }
 
+/* "10.1.0.11:8080" or "[fd00::11]:8080": an IPv6 address needs brackets
+ * before a port, or "fd00::11:8080" reads as another address. */
+static const char *
+epstr(const struct lp_ip *ip, uint16_t port, char *buf, size_t len)
+{
+	char a[LP_IP_STRLEN];
+
+	snprintf(buf, len, ip->family == LP_AF_INET6 ? "[%s]:%u" : "%s:%u", ipstr(ip, a), port);
+	return buf;
+}
+
 struct msvc *
 ctl_svc_find(struct lp_ctl *c, const char *name)
 {
@@ -309,14 +320,22 @@ static int
 model_be_add(struct lp_ctl *c, struct msvc *s, const struct lp_cfg_backend *cfg, uint64_t now,
 	     struct lp_diag *err)
 {
-	char a[LP_IP_STRLEN];
+	char a[LP_IP_STRLEN + 8];
 	uint32_t id, i;
 	struct mbe *b;
 	int g;
 
 	if (ctl_be_find(s, &cfg->addr, cfg->port) != NULL) {
-		ctl_err(err, "service '%s': backend %s:%u exists", s->cfg.name, ipstr(&cfg->addr, a), cfg->port);
+		ctl_err(err, "service '%s': backend %s exists", s->cfg.name, epstr(&cfg->addr, cfg->port, a, sizeof(a)));
 		return -EEXIST;
+	}
+	if (cfg->weight > 65535) {
+		ctl_err(err, "weight %u out of range 0..65535", cfg->weight);
+		return -ERANGE;
+	}
+	if (cfg->addr.family != LP_AF_INET && cfg->addr.family != LP_AF_INET6) {
+		ctl_err(err, "service '%s': backend address missing", s->cfg.name);
+		return -EINVAL;
 	}
 	if (s->cfg.forwarding != LP_FWD_TUNNEL && cfg->addr.family != s->cfg.vip.family) {
 		ctl_err(err, "service '%s': backend %s is not of the VIP's address family", s->cfg.name,
@@ -511,10 +530,10 @@ static struct mbe *
 need_be(struct msvc *s, const struct lp_ip *addr, uint16_t port, struct lp_diag *err)
 {
 	struct mbe *b = ctl_be_find(s, addr, port);
-	char a[LP_IP_STRLEN];
+	char a[LP_IP_STRLEN + 8];
 
 	if (b == NULL)
-		ctl_err(err, "service '%s' has no backend %s:%u", s->cfg.name, ipstr(addr, a), port);
+		ctl_err(err, "service '%s' has no backend %s", s->cfg.name, epstr(addr, port, a, sizeof(a)));
 	return b;
 }
 
@@ -720,6 +739,10 @@ lp_ctl_service_set_affinity(struct lp_ctl *c, const char *svc, int64_t timeout_s
 
 	if (s == NULL)
 		return -ENOENT;
+	if (!s->cfg.affinity) {
+		ctl_err(err, "service '%s' has no session affinity (sessionAffinity: None)", svc);
+		return -EINVAL;
+	}
 	if (timeout_s >= 0 && (timeout_s < 1 || timeout_s > 86400)) {
 		ctl_err(err, "timeout %lld out of range 1..86400", (long long)timeout_s);
 		return -ERANGE;
