@@ -965,8 +965,15 @@ rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 		return;
 	}
 	/* One bulk lookup: the hash prefetches all buckets before comparing. */
-	if (nk > 0)
+	if (nk > 0) {
 		lp_flow_lookup_bulk(w->flows, keys, nk, pos);
+		/* Each hit reads and writes its flow entry in pass 2: start all
+		 * those loads now, so a burst waits for memory once, not once
+		 * per packet (the entries of a large table are never cached). */
+		for (uint32_t k = 0; k < nk; k++)
+			if (pos[k] >= 0)
+				rte_prefetch0(&w->flows->e[pos[k]]);
+	}
 	/* Pass 2: in arrival order, so one flow's packets keep their order. */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *mb = pkts[i];
