@@ -11,7 +11,8 @@
  * worth) outside the timed region, so they are warm in the cache as after a
  * copying receive (memif, af_packet); the flow table is as cold as the
  * traffic makes it: established packets pick a random one of the table's
- * flows. Each figure is the median of --runs runs; cycles are TSC cycles.
+ * flows. Each batch is timed with rte_rdtsc() around its burst loop; a
+ * figure is the median over the batches of --runs runs, in TSC cycles.
  *
  * Cases:
  *   est        ACK of an existing flow (NAT service): flow lookup hit, DNAT
@@ -259,27 +260,27 @@ drops(const struct bench *b)
 	return lp_stats_drops(b->w->stats);
 }
 
-/* Process @total packets of case @c; returns TSC cycles spent in the loop. */
-static uint64_t
-run_case(struct bench *b, enum bench_case c, uint32_t total)
+/*
+ * Process @total packets of case @c in batches; appends each batch's TSC
+ * cycles per packet (per connection for conn) to @per_batch.
+ */
+static void
+run_case(struct bench *b, enum bench_case c, uint32_t total, double *per_batch, uint32_t *n_batch)
 {
-	uint64_t cycles = 0;
 	uint32_t per = c == C_CONN ? CONNS_PER_BATCH * 3 : BATCH;
 
 	for (uint32_t done = 0; done < total;) {
-		uint32_t n = total - done < per ? total - done : per;
+		uint32_t n = c == C_CONN || total - done >= per ? per : total - done;
 		uint16_t port;
-		uint64_t t0;
+		uint64_t t0, t1;
 
-		if (c == C_CONN)
-			n = per;
 		port = prepare(b, c, n);
 		t0 = rte_rdtsc();
 		bench_burst_loop(b->w, port, b->pkts, n);
-		cycles += rte_rdtsc() - t0;
+		t1 = rte_rdtsc();
+		per_batch[(*n_batch)++] = (double)(t1 - t0) / (c == C_CONN ? n / 3 : n);
 		done += n;
 	}
-	return cycles;
 }
 
 /* What each packet of a case must have done, from the worker's counters. */
@@ -319,9 +320,9 @@ case_ok(const struct bench *b, enum bench_case c, const uint64_t *before, uint64
 }
 
 static int
-cmp_u64(const void *a, const void *b)
+cmp_double(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -483,19 +484,26 @@ bench_size(const struct opts *o, uint32_t flows)
 	for (int c = 0; c < C_MAX; c++) {
 		uint32_t runs = o->count ? 1 : o->runs;
 		uint32_t n = o->count ? o->count : o->packets;
-		uint64_t per_run[64], before[LP_WC_MAX], drops_before;
+		uint64_t before[LP_WC_MAX], drops_before;
+		uint32_t n_batch = 0;
+		double *per_batch, med;
 		char name[64];
 
 		if (!o->cases[c])
 			continue;
 		if (c == C_CONN)
 			n = (n + CONNS_PER_BATCH * 3 - 1) / (CONNS_PER_BATCH * 3) * (CONNS_PER_BATCH * 3);
+		per_batch = malloc(sizeof(*per_batch) * runs * (n / CONNS_PER_BATCH + 1));
+		if (per_batch == NULL) {
+			ret = -1;
+			break;
+		}
 		snprintf(name, sizeof(name), "worker_%s_%s", case_names[c], sz);
 		memcpy(before, b.w->stats->c, sizeof(before));
 		drops_before = drops(&b);
 		CALLGRIND_ZERO_STATS;
 		for (uint32_t r = 0; r < runs; r++)
-			per_run[r] = run_case(&b, (enum bench_case)c, n);
+			run_case(&b, (enum bench_case)c, n, per_batch, &n_batch);
 		CALLGRIND_DUMP_STATS_AT(name);
 		if (!case_ok(&b, (enum bench_case)c, before, drops_before, n * runs)) {
 			fprintf(stderr, "bench_worker: %s: packets did not take the expected path "
@@ -506,19 +514,23 @@ bench_size(const struct opts *o, uint32_t flows)
 				b.w->stats->c[LP_WC_flow_hit] - before[LP_WC_flow_hit],
 				b.w->stats->c[LP_WC_aff_hit] - before[LP_WC_aff_hit],
 				b.w->stats->c[LP_WC_nat_reply] - before[LP_WC_nat_reply]);
+			free(per_batch);
 			ret = -1;
 			continue;
 		}
-		qsort(per_run, runs, sizeof(per_run[0]), cmp_u64);
+		/* The median batch: a batch the scheduler interrupted (a busy
+		 * or virtual machine) is an outlier that a median ignores, a
+		 * mean or a whole-run figure does not. */
+		qsort(per_batch, n_batch, sizeof(*per_batch), cmp_double);
+		med = per_batch[n_batch / 2];
+		free(per_batch);
 		if (o->count) {
 			printf("%s_packets %u packets\n", name, n);
 		} else if (c == C_CONN) {
-			double cyc_conn = (double)per_run[runs / 2] / (n / 3);
-
-			printf("%s %.1f cycles/connection\n", name, cyc_conn);
-			printf("%s_rate %.2f Mconn/s\n", name, (double)rte_get_tsc_hz() / cyc_conn / 1e6);
+			printf("%s %.1f cycles/connection\n", name, med);
+			printf("%s_rate %.2f Mconn/s\n", name, (double)rte_get_tsc_hz() / med / 1e6);
 		} else {
-			printf("%s %.1f cycles/packet\n", name, (double)per_run[runs / 2] / n);
+			printf("%s %.1f cycles/packet\n", name, med);
 		}
 		fflush(stdout);
 	}
