@@ -19,7 +19,7 @@ lp_flow_shard_create(const char *name, uint32_t capacity, int socket, struct rte
 		.key_len = sizeof(struct lp_flow_key),
 		/* CRC32 instructions: 5 of them for a 40-byte key. */
 		.hash_func = rte_hash_crc,
-		.hash_func_init_val = 0x4c696d70,
+		.hash_func_init_val = LP_FLOW_HASH_INIT,
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
 	};
@@ -112,17 +112,23 @@ lp_flow_reclaim(struct lp_flow_shard *s, uint32_t max)
 }
 
 int32_t
-lp_flow_insert(struct lp_flow_shard *s, const struct lp_flow_key *k)
+lp_flow_insert_sig(struct lp_flow_shard *s, const struct lp_flow_key *k, hash_sig_t sig)
 {
-	int32_t pos = rte_hash_add_key(s->h, k);
+	int32_t pos = rte_hash_add_key_with_hash(s->h, k, sig);
 
 	/* Full: positions past their grace period may be waiting. */
 	if (pos == -ENOSPC && lp_flow_reclaim(s, UINT32_MAX) > 0)
-		pos = rte_hash_add_key(s->h, k);
+		pos = rte_hash_add_key_with_hash(s->h, k, sig);
 	if (pos < 0)
 		return pos == -ENOSPC ? -ENOSPC : pos;
 	memset(&s->e[pos], 0, sizeof(s->e[pos]));
 	return pos;
+}
+
+int32_t
+lp_flow_insert(struct lp_flow_shard *s, const struct lp_flow_key *k)
+{
+	return lp_flow_insert_sig(s, k, lp_flow_sig(s, k));
 }
 
 void

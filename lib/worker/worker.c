@@ -26,6 +26,7 @@ struct burst {
 	struct lp_svc_index *ix;
 	uint64_t now;
 	uint32_t now_s;
+	hash_sig_t sig;		/* flow-table signature of the packet in hand (unfragmented L4) */
 };
 
 /* A backend choice and what the flow entry must remember of it. */
@@ -570,7 +571,7 @@ new_flow(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const stru
 	struct lp_flow *f;
 
 	if (create && pos < 0) {
-		pos = lp_flow_insert(sh, &m->key);
+		pos = lp_flow_insert_sig(sh, &m->key, b->sig);
 		if (pos < 0) {
 			b->st->c[LP_WC_flow_full]++;
 			create = false;
@@ -927,6 +928,7 @@ rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 	};
 	struct lp_pkt_meta meta[LP_BURST];
 	const void *keys[LP_BURST];
+	hash_sig_t sigs[LP_BURST];
 	int32_t pos[LP_BURST];
 	int8_t slot[LP_BURST];	/* index into keys[]/pos[], or -1 */
 	uint64_t bytes = 0;
@@ -966,7 +968,7 @@ rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 	}
 	/* One bulk lookup: the hash prefetches all buckets before comparing. */
 	if (nk > 0) {
-		lp_flow_lookup_bulk(w->flows, keys, nk, pos);
+		lp_flow_lookup_bulk(w->flows, keys, nk, sigs, pos);
 		/* Each hit reads and writes its flow entry in pass 2: start all
 		 * those loads now, so a burst waits for memory once, not once
 		 * per packet (the entries of a large table are never cached). */
@@ -984,6 +986,7 @@ rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 			handle_other(&b, mb, &meta[i]);
 			continue;
 		}
+		b.sig = sigs[slot[i]];
 		if (pos[slot[i]] >= 0 && flow_hit(&b, mb, &meta[i], pos[slot[i]]))
 			continue;
 		l4_miss(&b, mb, &meta[i]);
