@@ -19,7 +19,10 @@
 # One generator core both builds/transmits and receives/checks, so when
 # the forwarder is faster than the generator, both figures are the
 # generator's limit and their ratio approaches 1: read the ratio with the
-# absolute rates next to it.
+# absolute rates next to it. On a shared machine other processes take
+# CPU time from both; each run line says how much of a CPU the forwarder
+# had (busy polling: 100% when nothing else ran on its CPU; its main
+# lcore sleeps).
 #
 # Output: per-run lines, then the medians:
 #   sidebyside_limpet_mpps N Mpps
@@ -98,6 +101,27 @@ run_gen() {
 	awk '$1 == "gen_rx_mpps" { print $2 }' "$dir/gen_$1.txt"
 }
 
+# CPU seconds (user + system) the forwarder has used so far.
+cpu_secs() {
+	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$fwd_pid/stat"
+}
+
+now_secs() {
+	date +%s.%N
+}
+
+# measure NAME ARGS: run the generator, print its rate and the share of a
+# CPU the forwarder got meanwhile (other processes on a shared machine
+# take the rest).
+measure() {
+	c0=$(cpu_secs)
+	t0=$(now_secs)
+	mpps=$(run_gen "$1" "$2")
+	c1=$(cpu_secs)
+	t1=$(now_secs)
+	share=$(awk -v c="$c1" -v d="$c0" -v t="$t1" -v u="$t0" 'BEGIN { printf "%.0f", 100 * (c - d) / (t - u) }')
+}
+
 figure() {
 	awk -v n="$1" '$1 == n { print $2 }' "$dir/gen_$2.txt"
 }
@@ -112,10 +136,11 @@ while [ $r -le "$ROUNDS" ]; do
 		>"$dir/limpet.txt" 2>&1 &
 	fwd_pid=$!
 	wait_socket "$dir/limpet.txt"
-	mpps=$(run_gen limpet "--expect-dst 10.0.0.0/24 --expect-dport 8080 --expect-ttl 63")
+	measure limpet "--expect-dst 10.0.0.0/24 --expect-dport 8080 --expect-ttl 63"
 	stop_forwarder
 	echo "sidebyside_round${r}_limpet $mpps Mpps (loss $(figure gen_loss_pct limpet) %," \
-		"p50 $(figure gen_lat_p50_us limpet) us, bad rewrites $(figure gen_check_bad limpet))"
+		"p50 $(figure gen_lat_p50_us limpet) us, bad rewrites $(figure gen_check_bad limpet)," \
+		"forwarder CPU ${share}%)"
 	limpet_runs="$limpet_runs $mpps"
 
 	# shellcheck disable=SC2086
@@ -124,10 +149,10 @@ while [ $r -le "$ROUNDS" ]; do
 		--nb-cores=1 --stats-period 3600 --auto-start >"$dir/testpmd.txt" 2>&1 &
 	fwd_pid=$!
 	wait_socket "$dir/testpmd.txt"
-	mpps=$(run_gen testpmd "")
+	measure testpmd ""
 	stop_forwarder
 	echo "sidebyside_round${r}_testpmd $mpps Mpps (loss $(figure gen_loss_pct testpmd) %," \
-		"p50 $(figure gen_lat_p50_us testpmd) us)"
+		"p50 $(figure gen_lat_p50_us testpmd) us, forwarder CPU ${share}%)"
 	testpmd_runs="$testpmd_runs $mpps"
 	r=$((r + 1))
 done
