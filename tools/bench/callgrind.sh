@@ -44,7 +44,8 @@ valgrind --tool=callgrind --toggle-collect=bench_burst_loop --callgrind-out-file
 	tail -20 "$dir/valgrind.txt" >&2
 	exit 1
 }
-for f in "$dir"/cg.out.*; do
+# Dumps are numbered in the order bench_worker ran the cases.
+for f in $(ls "$dir"/cg.out.* | sort -t. -k3 -n); do
 	name=$(sed -n 's/^desc: Trigger: Client Request: //p' "$f")
 	total=$(sed -n 's/^totals: //p' "$f")
 	n=$(awk -v k="${name}_packets" '$1 == k { print $2 }' "$dir/bench.txt")
