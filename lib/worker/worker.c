@@ -275,10 +275,15 @@ pick_affinity(struct burst *b, const struct lp_svc *s, const struct lp_pkt_meta 
 	uint64_t t;
 
 	if (b->aff_svc == s) {
-		/* Looked up with the rest of the burst (pass 1.5). */
+		/* Looked up with the rest of the burst (pass 1.5). A binding an
+		 * earlier packet of this burst created is not in that result:
+		 * a packet that may create one finds it in lp_aff_insert(),
+		 * one that may not looks again. */
 		k = *b->aff_key;
 		sig = b->aff_sig;
 		pos = b->aff_pos;
+		if (pos < 0 && !create)
+			pos = lp_aff_lookup(aff, &k, sig);
 	} else {
 		lp_aff_key_make(&k, s->id, m->key.family, m->key.src, prefix);
 		sig = lp_aff_sig(aff, &k);

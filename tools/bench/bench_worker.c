@@ -616,7 +616,7 @@ usage(FILE *out)
 		"       e.g. -l 0-1 --no-pci --in-memory, or --no-huge -m 3072 without hugepages\n"
 		"  --sizes LIST     flows in the table, e.g. 1K,1M,10M (default 1K,1M)\n"
 		"  --cases LIST     est,syn,syn_aff,aff_hit,nat_reply,conn (default all)\n"
-		"  --runs N         runs per figure, the median is printed (default 5)\n"
+		"  --runs N         runs per figure; the median 1024-packet batch is printed (default 5)\n"
 		"  --packets N      packets per run (default 131072)\n"
 		"  --count N        one run of N packets per case, no cycles printed: for callgrind\n"
 		"  --backends N     backends per service (default 32)\n"
