@@ -82,7 +82,8 @@ usage(FILE *out)
 		"  --vip ADDR           destination address (default 10.0.0.100); its family is the run's\n"
 		"  --vport N            destination port (default 80)\n"
 		"  --data N             data packets per connection in conn (default 1)\n"
-		"  --size N             frame size on the wire with FCS, 64..1518 (default 64)\n"
+		"  --size N             frame size on the wire with FCS, 64..1518 (default 64, or the\n"
+		"                       smallest that holds the headers and the stamp: IPv6 72/84)\n"
 		"  --malformed PCT      add PCT%% malformed frames (truncated, bad header length, bad\n"
 		"                       length, impossible flags / loopback source) (default 0)\n"
 		"  --src-mac MAC        (default the port's, or 02:00:00:00:ce:01)\n"
@@ -173,7 +174,7 @@ parse_opts(int argc, char **argv, struct gen_opts *o, struct run_opts *r)
 	lp_ip_parse("10.0.0.100", &o->vip);
 	o->vport = 80;
 	o->data = 1;
-	o->size = 64;
+	o->size = 0;
 	lp_mac_parse("02:00:00:00:ce:01", &o->src_mac);
 	lp_mac_parse("02:00:00:00:00:01", &o->dst_mac);
 	memset(r, 0, sizeof(*r));
@@ -355,8 +356,14 @@ port_setup(uint16_t port, uint32_t link_wait_s)
 		ret = rte_eth_rx_queue_setup(port, 0, nrx, rte_eth_dev_socket_id(port), NULL, pool);
 	if (ret == 0)
 		ret = rte_eth_tx_queue_setup(port, 0, ntx, rte_eth_dev_socket_id(port), NULL);
-	if (ret == 0)
-		ret = rte_eth_dev_start(port);
+	/* A memif client fails to start while its server is not listening
+	 * yet: try again until --link-wait runs out. */
+	deadline = rte_get_tsc_cycles() + (uint64_t)link_wait_s * rte_get_tsc_hz();
+	while (ret == 0 && (ret = rte_eth_dev_start(port)) != 0 && rte_get_tsc_cycles() < deadline && !stop) {
+		rte_eth_dev_stop(port);
+		rte_delay_ms(100);
+		ret = 0;
+	}
 	if (ret != 0) {
 		fprintf(stderr, "limpet-gen: port %u: setup failed: %s\n", port, strerror(-ret));
 		rte_mempool_free(pool);
@@ -364,7 +371,6 @@ port_setup(uint16_t port, uint32_t link_wait_s)
 	}
 	rte_eth_promiscuous_enable(port);
 	/* A memif client's link comes up once the server accepted it. */
-	deadline = rte_get_tsc_cycles() + (uint64_t)link_wait_s * rte_get_tsc_hz();
 	do {
 		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
 			return pool;

@@ -38,7 +38,7 @@ struct gen_opts {
 	struct lp_ip vip;
 	uint16_t vport;
 	uint32_t data;			/**< data packets per connection (conn) */
-	uint32_t size;			/**< frame size on the wire, FCS included (64..1518) */
+	uint32_t size;			/**< frame size on the wire, FCS included (64..1518); 0: smallest */
 	double malformed;		/**< share of extra malformed frames, 0..1 */
 	struct lp_mac src_mac, dst_mac;
 	bool src_mac_given;		/**< else a live run uses the port's MAC */

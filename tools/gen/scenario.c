@@ -46,18 +46,21 @@ gen_scen_init(struct gen_scen *s, const struct gen_opts *o)
 		[GK_SYN] = LP_TCP_SYN, [GK_ACK] = LP_TCP_ACK, [GK_DATA] = LP_TCP_PSH | LP_TCP_ACK,
 		[GK_FIN] = LP_TCP_FIN | LP_TCP_ACK, [GK_UDP] = 0,
 	};
-	uint32_t hdr = 14 + (o->family == LP_AF_INET ? 20 : 40) + (o->proto == IPPROTO_TCP ? 20 : 8);
+	uint32_t hdr = 14 + (o->family == LP_AF_INET ? 20 : 40) + (o->proto == IPPROTO_TCP ? 20 : 8), size;
 	struct lp_pkt_meta m;
 
 	memset(s, 0, sizeof(*s));
 	s->o = o;
+	/* --size 0: the smallest frame, 64 bytes or what the headers and the
+	 * stamp need (IPv6). */
+	size = o->size ? o->size : hdr + GEN_STAMP_LEN + 4 > 64 ? hdr + GEN_STAMP_LEN + 4 : 64;
 	if (o->clients == 0 || o->flows == 0 || (uint64_t)o->clients * o->flows > UINT32_MAX) {
 		fprintf(stderr, "limpet-gen: --clients and --flows must be at least 1 (and their product below 2^32)\n");
 		return -EINVAL;
 	}
-	if (o->size < 64 || o->size > 1518 || o->size - 4 < hdr + GEN_STAMP_LEN) {
-		fprintf(stderr, "limpet-gen: --size %u: frames are 64..1518 bytes and must hold the headers and a %u-byte stamp\n",
-			o->size, GEN_STAMP_LEN);
+	if (size < 64 || size > 1518 || size - 4 < hdr + GEN_STAMP_LEN) {
+		fprintf(stderr, "limpet-gen: --size %u: frames are 64..1518 bytes and must hold the headers and a %u-byte stamp (%u)\n",
+			size, GEN_STAMP_LEN, hdr + GEN_STAMP_LEN + 4);
 		return -EINVAL;
 	}
 	s->n_flows = o->clients * o->flows;
@@ -79,7 +82,7 @@ gen_scen_init(struct gen_scen *s, const struct gen_opts *o)
 			.seq = k == GK_SYN ? 1000 : 1001,
 			.ack = k == GK_SYN ? 0 : 1,
 			.ttl = 64,
-			.payload_len = (uint16_t)(o->size - 4 - hdr),
+			.payload_len = (uint16_t)(size - 4 - hdr),
 		};
 		int n;
 
