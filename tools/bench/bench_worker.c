@@ -449,6 +449,49 @@ preload(struct bench *b, uint32_t n)
 	return 0;
 }
 
+/* A /proc/meminfo figure in bytes (its kB, or pages of 2 MiB for HugePages_*), 0 when absent. */
+static uint64_t
+meminfo(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	uint64_t v = 0;
+	size_t kl = strlen(key);
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			v = strtoull(line + kl + 1, NULL, 10);
+			v *= strncmp(key, "HugePages_", 10) == 0 ? 2u << 20 : 1024u;
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
+ * Is there room for a limpet with @cap flows (about 110 bytes each, with
+ * the affinity table and mbufs on top)? With hugepages EAL takes more as
+ * it goes, from the free ones; with --no-huge it has what -m gave it.
+ */
+static bool
+room_for(uint64_t cap)
+{
+	struct rte_malloc_socket_stats st = { 0 };
+	uint64_t need = cap * 110 + (512ull << 20), have;
+
+	rte_malloc_get_socket_stats((int)rte_socket_id(), &st);
+	have = st.heap_freesz_bytes + (rte_eal_has_hugepages() ? meminfo("HugePages_Free") : 0);
+
+	if (have >= need)
+		return true;
+	fprintf(stderr, "bench_worker: %" PRIu64 " flows need about %" PRIu64 " MiB, EAL can have %" PRIu64
+		" MiB (%s): skipped\n", cap, need >> 20, have >> 20,
+		rte_eal_has_hugepages() ? "raise vm.nr_hugepages" : "raise -m");
+	return false;
+}
+
 static int
 bench_size(const struct opts *o, uint32_t flows)
 {
@@ -464,6 +507,8 @@ bench_size(const struct opts *o, uint32_t flows)
 		fprintf(stderr, "bench_worker: a table of %" PRIu64 " flows is too big\n", cap);
 		return -1;
 	}
+	if (!room_for(cap))
+		return -1;
 	b.ctl = start_limpet((uint32_t)cap, o->backends);
 	if (b.ctl == NULL)
 		return -1;
@@ -559,6 +604,8 @@ bench_memory(const struct opts *o)
 	char sz[16];
 
 	size_name(o->mem_flows, sz, sizeof(sz));
+	if (!room_for(o->mem_flows))
+		return -1;
 	h0 = heap_bytes();
 	b.ctl = start_limpet(16, o->backends);
 	if (b.ctl == NULL)
