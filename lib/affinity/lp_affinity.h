@@ -155,6 +155,18 @@ lp_aff_lookup(const struct lp_aff_table *t, const struct lp_aff_key *k, hash_sig
 }
 
 /**
+ * Lock-free lookup of @p n keys (at most 64) with their signatures:
+ * pos[i] is the position or negative. The hash prefetches all their
+ * buckets first, so a burst of new connections waits for memory once.
+ */
+static inline void
+lp_aff_lookup_bulk(const struct lp_aff_table *t, const void **keys, hash_sig_t *sig, uint32_t n,
+		   int32_t *pos)
+{
+	rte_hash_lookup_with_hash_bulk(t->h, keys, sig, n, pos);
+}
+
+/**
  * Find or add the key (workers; takes the hash's writer lock on a miss).
  * A new entry starts unbound with last_seen = created = @p now_s.
  * @return position, or -ENOSPC when the table is full.

@@ -19,17 +19,9 @@ lp_flow_shard_create(const char *name, uint32_t capacity, int socket, struct rte
 		.key_len = sizeof(struct lp_flow_key),
 		/* CRC32 instructions: 5 of them for a 40-byte key. */
 		.hash_func = rte_hash_crc,
-		.hash_func_init_val = 0x4c696d70,
+		.hash_func_init_val = LP_FLOW_HASH_INIT,
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
-	};
-	struct rte_hash_rcu_config rcu = {
-		.v = qsbr,
-		.mode = RTE_HASH_QSBR_MODE_DQ,
-		/* Reclaim in batches: checking the grace period per delete
-		 * would cost more than the delete. */
-		.trigger_reclaim_limit = 256,
-		.max_reclaim_size = 128,
 	};
 	struct lp_flow_shard *s;
 	int32_t max_id;
@@ -39,11 +31,14 @@ lp_flow_shard_create(const char *name, uint32_t capacity, int socket, struct rte
 		rte_errno = ENOMEM;
 		return NULL;
 	}
+	/* The lock-free mode keeps a deleted key's position in use until
+	 * rte_hash_free_key_with_position(): lp_flow_reclaim() calls it once
+	 * the readers are past the delete. */
 	s->h = rte_hash_create(&hp);
 	if (s->h == NULL)
 		goto fail;
-	if (qsbr != NULL && rte_hash_rcu_qsbr_add(s->h, &rcu) != 0)
-		goto fail;
+	s->qsbr = qsbr;
+	s->dead_head = s->dead_tail = LP_FLOW_NO_POS;
 	max_id = rte_hash_max_key_id(s->h);
 	if (max_id < 0) {
 		rte_errno = EINVAL;
@@ -88,27 +83,77 @@ lp_flow_set_timeouts(struct lp_flow_shard *s, uint64_t hz, uint32_t syn_s, uint3
 	s->timeout[LP_FLOW_UDP] = udp_s * hz;
 }
 
-int32_t
-lp_flow_insert(struct lp_flow_shard *s, const struct lp_flow_key *k)
-{
-	int32_t pos = rte_hash_add_key(s->h, k);
+/* Reclaim in batches once this many wait: checking grace periods per
+ * delete would cost more than the delete. */
+#define RECLAIM_TRIGGER 256u
+#define RECLAIM_BATCH 128u
 
+uint32_t
+lp_flow_reclaim(struct lp_flow_shard *s, uint32_t max)
+{
+	uint32_t n = 0;
+
+	while (n < max && s->dead_head != LP_FLOW_NO_POS) {
+		struct lp_flow *f = &s->e[s->dead_head];
+		uint32_t pos = s->dead_head;
+
+		/* Tokens grow along the list: the first one still in its
+		 * grace period ends the batch. */
+		if (s->qsbr != NULL && rte_rcu_qsbr_check(s->qsbr, f->free_token, false) != 1)
+			break;
+		s->dead_head = f->free_next;
+		if (s->dead_head == LP_FLOW_NO_POS)
+			s->dead_tail = LP_FLOW_NO_POS;
+		s->n_dead--;
+		rte_hash_free_key_with_position(s->h, (int32_t)pos);
+		n++;
+	}
+	return n;
+}
+
+int32_t
+lp_flow_insert_sig(struct lp_flow_shard *s, const struct lp_flow_key *k, hash_sig_t sig)
+{
+	int32_t pos = rte_hash_add_key_with_hash(s->h, k, sig);
+
+	/* Full: positions past their grace period may be waiting. */
+	if (pos == -ENOSPC && lp_flow_reclaim(s, UINT32_MAX) > 0)
+		pos = rte_hash_add_key_with_hash(s->h, k, sig);
 	if (pos < 0)
 		return pos == -ENOSPC ? -ENOSPC : pos;
 	memset(&s->e[pos], 0, sizeof(s->e[pos]));
 	return pos;
 }
 
+int32_t
+lp_flow_insert(struct lp_flow_shard *s, const struct lp_flow_key *k)
+{
+	return lp_flow_insert_sig(s, k, lp_flow_sig(s, k));
+}
+
 void
 lp_flow_delete(struct lp_flow_shard *s, int32_t pos)
 {
+	struct lp_flow *f = &s->e[pos];
 	void *key;
 
-	if (rte_hash_get_key_with_position(s->h, pos, &key) == 0)
-		rte_hash_del_key(s->h, key);
-	/* The position itself returns to the free list after a grace period;
-	 * mark the entry so sweeps and walks skip it meanwhile. */
-	s->e[pos].state = LP_FLOW_FREE;
+	if (rte_hash_get_key_with_position(s->h, pos, &key) != 0 || rte_hash_del_key(s->h, key) != pos) {
+		/* Not in the table (already deleted): nothing to queue. */
+		f->state = LP_FLOW_FREE;
+		return;
+	}
+	/* Mark the entry so sweeps and walks skip it, then queue its
+	 * position until every reader is past this point. */
+	f->state = LP_FLOW_FREE;
+	f->free_token = s->qsbr != NULL ? rte_rcu_qsbr_start(s->qsbr) : 0;
+	f->free_next = LP_FLOW_NO_POS;
+	if (s->dead_tail == LP_FLOW_NO_POS)
+		s->dead_head = (uint32_t)pos;
+	else
+		s->e[s->dead_tail].free_next = (uint32_t)pos;
+	s->dead_tail = (uint32_t)pos;
+	if (++s->n_dead > RECLAIM_TRIGGER)
+		lp_flow_reclaim(s, RECLAIM_BATCH);
 }
 
 uint32_t
@@ -117,6 +162,10 @@ lp_flow_age(struct lp_flow_shard *s, uint64_t now, uint32_t scan, struct lp_flow
 	uint32_t n = 0;
 	uint32_t cur = s->age_cursor;
 
+	/* Hand back positions whose grace period ended since the last pass,
+	 * so they do not wait for the next burst of deletes. */
+	if (s->n_dead > 0)
+		lp_flow_reclaim(s, RECLAIM_BATCH);
 	while (scan-- > 0 && n < max_out) {
 		struct lp_flow *f = &s->e[cur];
 

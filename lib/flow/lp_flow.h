@@ -7,9 +7,14 @@
  * One writer, the owning worker (RSS decides which worker sees a flow).
  * Other workers may look up a shard lock-free (RW_CONCURRENCY_LF): the NAT
  * reply path does so when a backend is shared by several services. Deleted
- * positions are reused only after an RCU grace period (the hash's QSBR
- * defer queue), so a reader that found a position reads that flow's entry,
- * never a successor's.
+ * positions are reused only after an RCU grace period, so a reader that
+ * found a position reads that flow's entry, never a successor's.
+ *
+ * The positions waiting for their grace period are queued through their
+ * own dead entries (a FIFO linked by position, each stamped with its
+ * grace-period token), not in the hash's defer queue: that queue is a ring
+ * of 16 bytes per possible entry, a fifth of the table's memory, while a
+ * dead entry has room to spare and the list never fills.
  *
  * Aging is incremental: the owner scans a few positions per loop pass.
  * An entry past its timeout but not yet swept may be revived by a packet of
@@ -22,6 +27,7 @@
 #include <stdint.h>
 
 #include <rte_hash.h>
+#include <rte_hash_crc.h>
 
 #include "lp_pkt.h"
 
@@ -40,14 +46,26 @@ enum lp_flow_state {
 #define LP_FLOW_F_AFF 0x01	/**< pinned to an affinity binding (aff_pos valid) */
 #define LP_FLOW_F_LOAD 0x02	/**< counted in its service's per-backend active flows */
 
-/** One flow (32 bytes: two per cache line). */
+/**
+ * One flow (32 bytes: two per cache line). Once deleted (state FREE) an
+ * entry links the shard's list of positions waiting for a grace period:
+ * free_token and free_next overlay last_seen and aff_pos, which nothing
+ * reads in a free entry (readers in other workers read svc_id, be_id and
+ * be_gen, left as they were).
+ */
 struct lp_flow {
-	uint64_t last_seen;	/**< TSC of the last packet */
+	union {
+		uint64_t last_seen;	/**< TSC of the last packet */
+		uint64_t free_token;	/**< FREE: grace-period token of the delete */
+	};
 	uint16_t svc_id;
 	uint16_t svc_gen;
 	uint16_t be_id;
 	uint16_t be_gen;
-	uint32_t aff_pos;	/**< affinity entry position, when LP_FLOW_F_AFF */
+	union {
+		uint32_t aff_pos;	/**< affinity entry position, when LP_FLOW_F_AFF */
+		uint32_t free_next;	/**< FREE: next position waiting, LP_FLOW_NO_POS at the end */
+	};
 	uint32_t aff_serial;	/**< that entry's serial when pinned */
 	uint8_t state;		/**< enum lp_flow_state */
 	uint8_t flags;		/**< LP_FLOW_F_* */
@@ -56,6 +74,8 @@ struct lp_flow {
 };
 _Static_assert(sizeof(struct lp_flow) == 32, "two flows per cache line");
 
+#define LP_FLOW_NO_POS UINT32_MAX
+
 /** A worker's shard. */
 struct lp_flow_shard {
 	struct rte_hash *h;
@@ -63,6 +83,9 @@ struct lp_flow_shard {
 	uint32_t n_pos;		/**< entries in e[] */
 	uint32_t capacity;
 	uint32_t age_cursor;
+	struct rte_rcu_qsbr *qsbr;	/**< readers of the shard; NULL: positions free at once */
+	uint32_t dead_head, dead_tail;	/**< deleted positions waiting, oldest first */
+	uint32_t n_dead;
 	uint64_t timeout[LP_FLOW_STATES]; /**< TSC cycles per state */
 };
 
@@ -79,21 +102,33 @@ void lp_flow_shard_free(struct lp_flow_shard *s);
 void lp_flow_set_timeouts(struct lp_flow_shard *s, uint64_t hz, uint32_t syn_s, uint32_t est_s,
 			  uint32_t fin_s, uint32_t udp_s);
 
-/** Signature (hash) of a key as the shard computes it; equal for every shard. */
+/** Seed of the shards' CRC32C hash (the function the hash is created with). */
+#define LP_FLOW_HASH_INIT 0x4c696d70u
+
+/**
+ * Signature (hash) of a key as the shard computes it; equal for every
+ * shard. Inline, not through the hash's function pointer: five CRC32
+ * instructions instead of an indirect call.
+ */
 static inline hash_sig_t
 lp_flow_sig(const struct lp_flow_shard *s, const struct lp_flow_key *k)
 {
-	return rte_hash_hash(s->h, k);
+	(void)s;
+	return rte_hash_crc(k, sizeof(*k), LP_FLOW_HASH_INIT);
 }
 
 /**
- * Look up to 64 keys; pos[i] is the position or negative when absent.
- * The hash prefetches buckets and keys for the whole batch.
+ * Look up to 64 keys; pos[i] is the position or negative when absent, and
+ * sig[i] the key's signature (for lp_flow_insert_sig()). The hash
+ * prefetches buckets and keys for the whole batch.
  */
 static inline void
-lp_flow_lookup_bulk(const struct lp_flow_shard *s, const void **keys, uint32_t n, int32_t *pos)
+lp_flow_lookup_bulk(const struct lp_flow_shard *s, const void **keys, uint32_t n, hash_sig_t *sig,
+		    int32_t *pos)
 {
-	rte_hash_lookup_bulk(s->h, keys, n, pos);
+	for (uint32_t i = 0; i < n; i++)
+		sig[i] = lp_flow_sig(s, (const struct lp_flow_key *)keys[i]);
+	rte_hash_lookup_with_hash_bulk(s->h, keys, sig, n, pos);
 }
 
 /** Position of one key or negative. Safe from other workers (lock-free readers). */
@@ -112,12 +147,25 @@ lp_flow_expired(const struct lp_flow_shard *s, const struct lp_flow *f, uint64_t
 
 /**
  * Insert a key (owner only). @return the position (its entry zeroed), or
- * -ENOSPC when the shard is full.
+ * -ENOSPC when the shard is full (deleted positions still in their grace
+ * period count as used).
  */
 int32_t lp_flow_insert(struct lp_flow_shard *s, const struct lp_flow_key *k);
 
-/** Remove the flow at @p pos (owner only). */
+/** As lp_flow_insert() for a key whose signature @p sig is known (lp_flow_sig()). */
+int32_t lp_flow_insert_sig(struct lp_flow_shard *s, const struct lp_flow_key *k, hash_sig_t sig);
+
+/**
+ * Remove the flow at @p pos (owner only). The key goes at once; the
+ * position is reused after a grace period of the shard's RCU variable.
+ */
 void lp_flow_delete(struct lp_flow_shard *s, int32_t pos);
+
+/**
+ * Return to the hash, oldest first, up to @p max deleted positions whose
+ * grace period is over (owner only; never waits). @return how many.
+ */
+uint32_t lp_flow_reclaim(struct lp_flow_shard *s, uint32_t max);
 
 /**
  * Sweep up to @p scan positions from the aging cursor; expired flows are

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_byteorder.h>
 #include <rte_hash.h>
 
 #include "lp_pkt.h"
@@ -93,8 +94,14 @@ lp_nbr_mac(const struct lp_nbr_table *t, uint32_t pos, struct lp_mac *mac)
 
 	if (!(w & LP_NBR_RESOLVED))
 		return false;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* Byte 0 lowest is the word's memory order here: two stores, not six
+	 * shifts (every forwarded packet reads a MAC). */
+	memcpy(mac->b, &w, 6);
+#else
 	for (int i = 0; i < 6; i++)
 		mac->b[i] = (uint8_t)(w >> (8 * i));
+#endif
 	return true;
 }
 
@@ -157,6 +164,21 @@ struct lp_routes {
  * matching static route, else via a port's default gateway (*nbr is the
  * next hop's entry). @return the port index, or -1 (no route).
  */
+static inline bool
+lp_route_on_link(const struct lp_ip *ip, const struct lp_ip *net, unsigned int prefix)
+{
+	uint32_t a, n, mask;
+
+	if (ip->family != LP_AF_INET || net->family != LP_AF_INET)
+		return lp_ip_in_prefix(ip, net, prefix);
+	/* IPv4 inline: every NAT reply asks this of each port address. The
+	 * bytes after an IPv4 address are zero in both. */
+	memcpy(&a, ip->a, 4);
+	memcpy(&n, net->a, 4);
+	mask = prefix == 0 ? 0 : prefix >= 32 ? UINT32_MAX : ~(UINT32_MAX >> prefix);
+	return (rte_be_to_cpu_32(a ^ n) & mask) == 0;
+}
+
 static inline int
 lp_route_lookup(const struct lp_routes *r, uint8_t family, const uint8_t *addr, uint32_t *nbr)
 {
@@ -165,7 +187,7 @@ lp_route_lookup(const struct lp_routes *r, uint8_t family, const uint8_t *addr, 
 	memcpy(ip.a, addr, family == LP_AF_INET ? 4 : 16);
 	for (uint32_t p = 0; p < r->n_ports; p++)
 		for (uint32_t i = 0; i < r->port[p].n_addrs; i++)
-			if (lp_ip_in_prefix(&ip, &r->port[p].addr[i], r->port[p].prefix[i])) {
+			if (lp_route_on_link(&ip, &r->port[p].addr[i], r->port[p].prefix[i])) {
 				*nbr = LP_NBR_NONE;
 				return (int)p;
 			}

@@ -112,13 +112,22 @@ lp_ip_mask(struct lp_ip *ip, unsigned int prefix)
 bool
 lp_ip_in_prefix(const struct lp_ip *ip, const struct lp_ip *net, unsigned int prefix)
 {
-	struct lp_ip a = *ip, b = *net;
+	unsigned int len = lp_ip_len(ip), full, rest;
 
+	/* As masking both copies to @prefix and comparing all 16 bytes, without
+	 * the copies: the NAT reply path asks this for every packet. */
 	if (ip->family != net->family)
 		return false;
-	lp_ip_mask(&a, prefix);
-	lp_ip_mask(&b, prefix);
-	return memcmp(a.a, b.a, 16) == 0;
+	if (prefix > len * 8)
+		prefix = len * 8;
+	full = prefix / 8;
+	rest = prefix % 8;
+	if (memcmp(ip->a, net->a, full) != 0)
+		return false;
+	if (rest != 0 && ((ip->a[full] ^ net->a[full]) & (0xff00u >> rest)) != 0)
+		return false;
+	/* Bytes beyond the family's length are compared as they are. */
+	return memcmp(ip->a + len, net->a + len, 16 - len) == 0;
 }
 
 int

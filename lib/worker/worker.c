@@ -25,6 +25,16 @@ struct burst {
 	struct lp_svc_index *ix;
 	uint64_t now;
 	uint32_t now_s;
+	hash_sig_t sig;		/* flow-table signature of the packet in hand (unfragmented L4) */
+	/* What pass 1.5 found for the packet in hand when it missed the flow
+	 * table: its VIP's service, and for a service with affinity, its
+	 * client's binding (key, signature, position or negative). */
+	bool vip_known;
+	const struct lp_svc *vip_svc;
+	const struct lp_svc *aff_svc;	/* service the affinity fields are for, or NULL */
+	const struct lp_aff_key *aff_key;
+	hash_sig_t aff_sig;
+	int32_t aff_pos;
 };
 
 /* A backend choice and what the flow entry must remember of it. */
@@ -263,10 +273,22 @@ pick_affinity(struct burst *b, const struct lp_svc *s, const struct lp_pkt_meta 
 	int32_t pos;
 	uint64_t t;
 
-	lp_aff_key_make(&k, s->id, m->key.family, m->key.src, prefix);
+	if (b->aff_svc == s) {
+		/* Looked up with the rest of the burst (pass 1.5). A binding an
+		 * earlier packet of this burst created is not in that result:
+		 * a packet that may create one finds it in lp_aff_insert(),
+		 * one that may not looks again. */
+		k = *b->aff_key;
+		sig = b->aff_sig;
+		pos = b->aff_pos;
+		if (pos < 0 && !create)
+			pos = lp_aff_lookup(aff, &k, sig);
+	} else {
+		lp_aff_key_make(&k, s->id, m->key.family, m->key.src, prefix);
+		sig = lp_aff_sig(aff, &k);
+		pos = lp_aff_lookup(aff, &k, sig);
+	}
 	hash = lp_aff_client_hash(&k);
-	sig = lp_aff_sig(aff, &k);
-	pos = lp_aff_lookup(aff, &k, sig);
 	if (pos < 0) {
 		if (create)
 			pos = lp_aff_insert(aff, &k, sig, b->now_s);
@@ -579,7 +601,7 @@ new_flow(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const stru
 	struct lp_flow *f;
 
 	if (create && pos < 0) {
-		pos = lp_flow_insert(sh, &m->key);
+		pos = lp_flow_insert_sig(sh, &m->key, b->sig);
 		if (pos < 0) {
 			b->st->c[LP_WC_flow_full]++;
 			create = false;
@@ -682,16 +704,16 @@ flow_hit(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, int32_t po
 static void
 l4_miss(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m)
 {
+	const struct lp_svc *s = b->vip_svc;
 	uint32_t v;
 
-	v = lp_idx_lookup(b->ix, LP_IDX_VIP, m->key.dst, m->key.dport, m->key.proto);
-	if (v != LP_IDX_NONE) {
-		const struct lp_svc *s = lp_svc_get(&b->dp->svcs, v);
-
-		if (s != NULL) {
-			new_flow(b, mb, m, s, -1);
-			return;
-		}
+	if (!b->vip_known) {
+		v = lp_idx_lookup(b->ix, LP_IDX_VIP, m->key.dst, m->key.dport, m->key.proto);
+		s = v != LP_IDX_NONE ? lp_svc_get(&b->dp->svcs, v) : NULL;
+	}
+	if (s != NULL) {
+		new_flow(b, mb, m, s, -1);
+		return;
 	}
 	/* Limpet's own address before reverse NAT: health-check answers come
 	 * from a backend's address and port too, but are for limpet. */
@@ -936,8 +958,17 @@ rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 	};
 	struct lp_pkt_meta meta[LP_BURST];
 	const void *keys[LP_BURST];
+	hash_sig_t sigs[LP_BURST];
 	int32_t pos[LP_BURST];
 	int8_t slot[LP_BURST];	/* index into keys[]/pos[], or -1 */
+	uint16_t key_pkt[LP_BURST];	/* by key index: the packet's index */
+	const struct lp_svc *vip_svc[LP_BURST];	/* by key index, for misses */
+	int8_t aff_slot[LP_BURST];	/* by key index: index into aff_*[], or -1 */
+	struct lp_aff_key aff_keys[LP_BURST];
+	const void *aff_kp[LP_BURST];
+	hash_sig_t aff_sigs[LP_BURST];
+	int32_t aff_pos[LP_BURST];
+	uint32_t na = 0;
 	uint64_t bytes = 0;
 	uint32_t nk = 0;
 
@@ -965,6 +996,8 @@ rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 		}
 		if (likely(meta[i].cls == LP_PKT_L4 && meta[i].frag == LP_FRAG_NONE)) {
 			keys[nk] = &meta[i].key;
+			key_pkt[nk] = i;
+			aff_slot[nk] = -1;
 			slot[i] = (int8_t)nk++;
 		}
 	}
@@ -979,20 +1012,75 @@ rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 		return;
 	}
 	/* One bulk lookup: the hash prefetches all buckets before comparing. */
-	if (nk > 0)
-		lp_flow_lookup_bulk(w->flows, keys, nk, pos);
+	if (nk > 0) {
+		lp_flow_lookup_bulk(w->flows, keys, nk, sigs, pos);
+		/* Each hit reads and writes its flow entry in pass 2: start all
+		 * those loads now, so a burst waits for memory once, not once
+		 * per packet (the entries of a large table are never cached). */
+		for (uint32_t k = 0; k < nk; k++)
+			if (pos[k] >= 0)
+				rte_prefetch0(&w->flows->e[pos[k]]);
+	}
+	/* Pass 1.5, for the packets without a flow: which service their VIP
+	 * is, and for services with affinity their clients' bindings, looked
+	 * up in bulk too. A burst of new connections then waits for the
+	 * affinity table once, not once per packet. */
+	for (uint32_t k = 0; k < nk; k++) {
+		uint16_t i = key_pkt[k];
+		const struct lp_pkt_meta *m = &meta[i];
+		const struct lp_svc *s;
+		uint32_t v;
+
+		if (pos[k] >= 0)
+			continue;
+		v = lp_idx_lookup(b.ix, LP_IDX_VIP, m->key.dst, m->key.dport, m->key.proto);
+		s = v != LP_IDX_NONE ? lp_svc_get(&w->dp->svcs, v) : NULL;
+		vip_svc[k] = s;
+		if (s != NULL && s->affinity) {
+			unsigned int prefix = m->key.family == LP_AF_INET ? s->prefix_v4 : s->prefix_v6;
+
+			lp_aff_key_make(&aff_keys[na], s->id, m->key.family, m->key.src, prefix);
+			aff_kp[na] = &aff_keys[na];
+			aff_sigs[na] = lp_aff_sig(w->dp->aff, &aff_keys[na]);
+			aff_slot[k] = (int8_t)na++;
+		}
+	}
+	if (na > 0) {
+		lp_aff_lookup_bulk(w->dp->aff, aff_kp, aff_sigs, na, aff_pos);
+		for (uint32_t a = 0; a < na; a++)
+			if (aff_pos[a] >= 0)
+				rte_prefetch0(&w->dp->aff->e[aff_pos[a]]);
+	}
 	/* Pass 2: in arrival order, so one flow's packets keep their order. */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *mb = pkts[i];
+		int8_t k = slot[i];
 
 		if (mb == NULL)
 			continue;
-		if (slot[i] < 0) {
+		if (k < 0) {
+			b.vip_known = false;
+			b.aff_svc = NULL;
 			handle_other(&b, mb, &meta[i]);
 			continue;
 		}
-		if (pos[slot[i]] >= 0 && flow_hit(&b, mb, &meta[i], pos[slot[i]]))
-			continue;
+		b.sig = sigs[k];
+		if (pos[k] >= 0) {
+			/* A stale entry sends the packet on as a miss, looked up afresh. */
+			b.vip_known = false;
+			b.aff_svc = NULL;
+			if (flow_hit(&b, mb, &meta[i], pos[k]))
+				continue;
+		} else {
+			b.vip_known = true;
+			b.vip_svc = vip_svc[k];
+			b.aff_svc = aff_slot[k] >= 0 ? vip_svc[k] : NULL;
+			if (aff_slot[k] >= 0) {
+				b.aff_key = &aff_keys[aff_slot[k]];
+				b.aff_sig = aff_sigs[aff_slot[k]];
+				b.aff_pos = aff_pos[aff_slot[k]];
+			}
+		}
 		l4_miss(&b, mb, &meta[i]);
 	}
 }
