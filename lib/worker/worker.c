@@ -35,6 +35,7 @@ struct burst {
 	const struct lp_aff_key *aff_key;
 	hash_sig_t aff_sig;
 	int32_t aff_pos;
+	uint32_t inserted;	/* flows this burst created: later misses look again */
 };
 
 /* A backend choice and what the flow entry must remember of it. */
@@ -602,6 +603,7 @@ new_flow(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const stru
 
 	if (create && pos < 0) {
 		pos = lp_flow_insert_sig(sh, &m->key, b->sig);
+		b->inserted += pos >= 0;
 		if (pos < 0) {
 			b->st->c[LP_WC_flow_full]++;
 			create = false;
@@ -1065,6 +1067,10 @@ rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 			continue;
 		}
 		b.sig = sigs[k];
+		/* A SYN earlier in this burst may have created the flow this
+		 * packet (its ACK, say) belongs to after the bulk lookup ran. */
+		if (pos[k] < 0 && b.inserted > 0)
+			pos[k] = lp_flow_lookup_sig(w->flows, &meta[i].key, sigs[k]);
 		if (pos[k] >= 0) {
 			/* A stale entry sends the packet on as a miss, looked up afresh. */
 			b.vip_known = false;
