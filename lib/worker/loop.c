@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The poll loop, housekeeping between bursts, requests from the control thread. */
+#include <errno.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_pause.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "worker_priv.h"
+
+struct expired_batch {
+	struct lp_flow f[32];
+};
+
+void
+lp_worker_housekeep(struct lp_worker *w, uint64_t now, uint32_t scan)
+{
+	struct lp_worker_req *req;
+	struct expired_batch x;
+	uint32_t n;
+
+	n = lp_flow_age(w->flows, now, scan, x.f, 32);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lp_flow *f = &x.f[i];
+
+		lp_worker_flow_release(w, f);
+		if (f->state == LP_FLOW_SYN) {
+			/* A handshake that never completed: a passive health signal. */
+			const struct lp_svc *s = lp_svc_get(&w->dp->svcs, f->svc_id);
+
+			if (s != NULL && s->gen == f->svc_gen && f->be_id < s->n_ids &&
+			    s->be[f->be_id].gen == f->be_gen)
+				w->stats->be[s->be[f->be_id].gslot].syn_fail++;
+		}
+	}
+	w->stats->c[LP_WC_flow_expired] += n;
+	if (atomic_load_explicit(&w->req, memory_order_relaxed) != NULL) {
+		/* Taking it with an exchange tells the caller we own it now. */
+		req = atomic_exchange_explicit(&w->req, NULL, memory_order_acq_rel);
+		if (req != NULL) {
+			req->fn(w, req->arg);
+			atomic_store_explicit(&req->done, true, memory_order_release);
+		}
+	}
+}
+
+/* Packets the control thread asked this worker to send (ARP replies,
+ * probes, held packets). */
+static void
+drain_injected(struct lp_worker *w)
+{
+	struct rte_mbuf *pkts[LP_BURST];
+	unsigned int n = rte_ring_sc_dequeue_burst(w->from_ctl, (void **)pkts, LP_BURST, NULL);
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t port = pkts[i]->port;
+
+		w->stats->c[LP_WC_injected]++;
+		if (port >= w->dp->n_ports) {
+			w->stats->drop[LP_DROP_NO_ROUTE]++;
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		tx_enqueue(w, port, pkts[i]);
+	}
+}
+
+int
+lp_worker_main(void *arg)
+{
+	struct lp_worker *w = arg;
+	struct lp_dp *dp = w->dp;
+	struct rte_mbuf *pkts[LP_BURST];
+
+	rte_rcu_qsbr_thread_online(dp->qsbr, w->index);
+	atomic_store_explicit(&w->running, true, memory_order_release);
+	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
+		uint64_t t0 = rte_rdtsc();
+		uint32_t got = 0;
+
+		for (uint32_t q = 0; q < w->n_rxq; q++) {
+			uint16_t n = rte_eth_rx_burst(w->rxq[q].port_id, w->rxq[q].queue, pkts, LP_BURST);
+
+			if (n > 0) {
+				lp_worker_rx(w, w->rxq[q].port_index, pkts, n, t0);
+				got += n;
+			}
+		}
+		if (w->from_ctl != NULL && !rte_ring_empty(w->from_ctl))
+			drain_injected(w);
+		lp_worker_flush(w);
+		/* Nothing loaded during the burst is used past this point. */
+		rte_rcu_qsbr_quiescent(dp->qsbr, w->index);
+		w->passes++;
+		w->stats->c[LP_WC_loop_passes]++;
+		/* Aging: a little every 16 busy passes, more when idle. */
+		if (got == 0)
+			lp_worker_housekeep(w, t0, 256);
+		else if ((w->passes & 15) == 0)
+			lp_worker_housekeep(w, t0, 64);
+		if (got > 0)
+			w->stats->c[LP_WC_busy_cycles] += rte_rdtsc() - t0;
+		else
+			w->stats->c[LP_WC_idle_cycles] += rte_rdtsc() - t0;
+	}
+	lp_worker_flush(w);
+	atomic_store_explicit(&w->running, false, memory_order_release);
+	rte_rcu_qsbr_thread_offline(dp->qsbr, w->index);
+	return 0;
+}
+
+int
+lp_worker_call(struct lp_worker *w, void (*fn)(struct lp_worker *, void *), void *arg,
+	       unsigned int timeout_ms)
+{
+	struct lp_worker_req req = { .fn = fn, .arg = arg };
+	struct lp_worker_req *expected;
+	uint64_t deadline;
+
+	if (!atomic_load_explicit(&w->running, memory_order_acquire)) {
+		fn(w, arg);
+		return 0;
+	}
+	atomic_store_explicit(&w->req, &req, memory_order_release);
+	deadline = rte_get_tsc_cycles() + (uint64_t)timeout_ms * rte_get_tsc_hz() / 1000;
+	for (;;) {
+		if (atomic_load_explicit(&req.done, memory_order_acquire))
+			return 0;
+		if (!atomic_load_explicit(&w->running, memory_order_acquire) ||
+		    rte_get_tsc_cycles() > deadline) {
+			/* Withdraw it if the worker has not taken it yet; once
+			 * taken, it finishes promptly and we wait for that. */
+			expected = &req;
+			if (atomic_compare_exchange_strong(&w->req, &expected, NULL)) {
+				if (atomic_load_explicit(&w->running, memory_order_acquire))
+					return -ETIMEDOUT;
+				fn(w, arg);
+				return 0;
+			}
+		}
+		rte_pause();
+	}
+}
