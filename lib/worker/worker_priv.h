@@ -37,7 +37,11 @@ struct burst {
 	const struct lp_aff_key *aff_key;
 	hash_sig_t aff_sig;
 	int32_t aff_pos;
-	uint32_t inserted;	/* flows this burst created: later misses look again */
+	/* Signatures of the flows this burst created: a later packet that
+	 * missed in the bulk lookup and has one of them looks again. */
+	uint32_t inserted;
+	uint64_t inserted_bits[4];	/* sig & 255: a quick "certainly not" */
+	hash_sig_t inserted_sig[LP_BURST];
 };
 
 /* A backend choice and what the flow entry must remember of it. */
