@@ -100,12 +100,39 @@ verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *wh
 }
 
 static void
-probe_start(struct lp_ctl *c, struct msvc *s, struct mbe *b, uint64_t now)
+send_syn(struct lp_ctl *c, struct msvc *s, struct mbe *b)
 {
 	b->hc_isn = (uint32_t)rte_rand();
-	b->hc_sent = now;
+	b->hc_nxt = b->hc_isn + 1;
 	b->hc_state = HC_SYN_SENT;
 	probe_send(c, s, b, LP_TCP_SYN, b->hc_isn, 0, NULL);
+}
+
+static void
+probe_start(struct lp_ctl *c, struct msvc *s, struct mbe *b, uint64_t now)
+{
+	b->hc_sent = now;
+	b->hc_resent = false;
+	send_syn(c, s, b);
+}
+
+/* Answer a segment that belongs to no probe in flight as a closed port
+ * would (RFC 793, reset generation). Probes of one backend always use the
+ * same 4-tuple, so a backend socket left over from an abandoned probe (the
+ * server stalled past the timeout, say) must not outlive it: it would
+ * answer every later SYN with a challenge ACK (RFC 5961) instead of a
+ * SYN-ACK, and the backend would stay down for good. */
+static void
+reset_stray(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags, uint32_t seq, uint32_t ack,
+	    uint32_t dlen)
+{
+	if (flags & LP_TCP_RST)
+		return;
+	if (flags & LP_TCP_ACK)
+		probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
+	else
+		probe_send(c, s, b, LP_TCP_RST | LP_TCP_ACK, 0,
+			   seq + dlen + !!(flags & LP_TCP_SYN) + !!(flags & LP_TCP_FIN), NULL);
 }
 
 /* Passive: client handshakes to this backend failed since the last tick
@@ -144,8 +171,10 @@ lp_health_tick(struct lp_ctl *c, uint64_t now)
 					verdict(c, s, b, false, "timeout", now);
 				else
 					verdict(c, s, b, false, "no http response", now);
-				/* The connection may be half open: reset it. */
-				probe_send(c, s, b, LP_TCP_RST, b->hc_isn + 1, 0, NULL);
+				/* The connection may be half open: reset it, with the
+				 * sequence number the backend expects (RFC 5961 ignores
+				 * a reset that is merely in the window). */
+				probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
 				/* The verdict may have republished and moved be[]. */
 				break;
 			}
@@ -166,7 +195,9 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t sport = (uint16_t)((meta->key.dport >> 8) | (meta->key.dport << 8));
 	uint16_t peer = (uint16_t)((meta->key.sport >> 8) | (meta->key.sport << 8));
-	uint32_t gslot, seq, ack;
+	uint32_t gslot, seq, ack, doff, l4len, dlen;
+	const char *data;
+	uint8_t flags;
 	struct msvc *s = NULL;
 	struct mbe *b = NULL;
 
@@ -182,19 +213,34 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 				break;
 			}
 	}
-	if (b == NULL || b->hc_state == HC_IDLE || peer != probe_port(s, b) ||
-	    memcmp(meta->key.src, b->cfg.addr.a, 16) != 0)
+	if (b == NULL || peer != probe_port(s, b) || memcmp(meta->key.src, b->cfg.addr.a, 16) != 0)
 		return -ENOENT;
 	seq = (uint32_t)f[meta->l4_off + 4] << 24 | (uint32_t)f[meta->l4_off + 5] << 16 |
 	      (uint32_t)f[meta->l4_off + 6] << 8 | f[meta->l4_off + 7];
 	ack = (uint32_t)f[meta->l4_off + 8] << 24 | (uint32_t)f[meta->l4_off + 9] << 16 |
 	      (uint32_t)f[meta->l4_off + 10] << 8 | f[meta->l4_off + 11];
-	if (meta->tcp_flags & LP_TCP_RST) {
-		verdict(c, s, b, false, "connection refused", now);
-	} else if (b->hc_state == HC_SYN_SENT && (meta->tcp_flags & (LP_TCP_SYN | LP_TCP_ACK)) ==
-								(LP_TCP_SYN | LP_TCP_ACK) &&
-		   ack == b->hc_isn + 1) {
-		if (s->cfg.health.type == LP_HEALTH_TCP) {
+	doff = (uint32_t)(f[meta->l4_off + 12] >> 4) * 4;
+	l4len = meta->l3_len - (meta->l4_off - meta->l3_off);
+	dlen = l4len > doff ? l4len - doff : 0;
+	data = (const char *)f + meta->l4_off + doff;
+	flags = meta->tcp_flags;
+
+	if (b->hc_state == HC_IDLE) {
+		/* Late: the rest of a probe already judged. */
+		reset_stray(c, s, b, flags, seq, ack, dlen);
+	} else if (flags & LP_TCP_RST) {
+		verdict(c, s, b, false, b->hc_state == HC_SYN_SENT ? "connection refused" : "connection reset", now);
+	} else if (b->hc_state == HC_SYN_SENT) {
+		if ((flags & (LP_TCP_SYN | LP_TCP_ACK)) != (LP_TCP_SYN | LP_TCP_ACK) || ack != b->hc_isn + 1) {
+			/* Not the answer to this SYN: an old connection on the same
+			 * 4-tuple (challenge ACK) or an old SYN's answer. Reset it
+			 * and send the SYN once more within this probe's time. */
+			reset_stray(c, s, b, flags, seq, ack, dlen);
+			if (!b->hc_resent) {
+				b->hc_resent = true;
+				send_syn(c, s, b);
+			}
+		} else if (s->cfg.health.type == LP_HEALTH_TCP) {
 			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
 			verdict(c, s, b, true, "tcp ok", now);
 		} else {
@@ -204,27 +250,21 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 				 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: limpet-health\r\nConnection: close\r\n\r\n",
 				 s->cfg.health.path, lp_ip_format(&b->cfg.addr, a, sizeof(a)));
 			probe_send(c, s, b, LP_TCP_ACK | LP_TCP_PSH, ack, seq + 1, req);
+			b->hc_nxt = ack + (uint32_t)strlen(req);
 			b->hc_state = HC_REQ_SENT;
 		}
-	} else if (b->hc_state == HC_REQ_SENT) {
-		uint32_t doff = (uint32_t)(f[meta->l4_off + 12] >> 4) * 4;
-		uint32_t l4len = meta->l3_len - (meta->l4_off - meta->l3_off);
-		const char *data = (const char *)f + meta->l4_off + doff;
-		uint32_t dlen = l4len > doff ? l4len - doff : 0;
+	} else if (dlen >= 12 && memcmp(data, "HTTP/1.", 7) == 0) {	/* HC_REQ_SENT */
+		int code = (data[9] - '0') * 100 + (data[10] - '0') * 10 + (data[11] - '0');
+		char why[32];
 
-		if (dlen >= 12 && memcmp(data, "HTTP/1.", 7) == 0) {
-			int code = (data[9] - '0') * 100 + (data[10] - '0') * 10 + (data[11] - '0');
-			char why[32];
-
-			snprintf(why, sizeof(why), "http %d", code);
-			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
-			verdict(c, s, b, code >= 200 && code < 400, why, now);
-		} else if (dlen > 0) {
-			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
-			verdict(c, s, b, false, "not an http response", now);
-		}
-		/* A bare ACK of our request: keep waiting for the data. */
+		snprintf(why, sizeof(why), "http %d", code);
+		probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
+		verdict(c, s, b, code >= 200 && code < 400, why, now);
+	} else if (dlen > 0) {
+		probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
+		verdict(c, s, b, false, "not an http response", now);
 	}
+	/* A bare ACK of our request: keep waiting for the data. */
 	rte_pktmbuf_free(m);
 	return 0;
 }
