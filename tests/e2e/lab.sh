@@ -459,7 +459,7 @@ lab_down() {
 	LAB_UP=0
 	for h in "${LAB_CLEANUP_HOOKS[@]}"; do eval "$h" || true; done
 	for name in "${!LAB_PID[@]}"; do lab_stop "$name"; done
-	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -n "$LAB_LIMPET_LOG" ] && [ -s "$LAB_LIMPET_LOG" ]; then
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ $rc -ne 130 ] && [ -n "$LAB_LIMPET_LOG" ] && [ -s "$LAB_LIMPET_LOG" ]; then
 		lab_log "---- limpet log (last 40 lines) ----"
 		tail -n 40 "$LAB_LIMPET_LOG" >&2
 	fi
