@@ -31,6 +31,7 @@ ninja -C build >/dev/null
 
 LAB_PREFIX=${LAB_PREFIX:-lp-demo-}
 LAB_CLIENTS=30
+LAB_QUIET=1
 . tests/e2e/lab.sh
 lab_up
 CLIENTS=("${CLIENT4[@]:0:20}")		# the demo's clients

@@ -59,9 +59,13 @@ LAB_UP=0
 declare -A LAB_PID=()
 LAB_CLEANUP_HOOKS=()
 
-lab_log() { printf '%s\n' "$*" >&2; }
-lab_die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
-lab_ok() { printf 'ok: %s\n' "$*"; }
+LAB_T0=$(date +%s%3N)
+# Seconds since the lab script started, for the logs: "[  3.2]".
+lab_stamp() { local ms=$(($(date +%s%3N) - LAB_T0)); printf '[%3d.%d]' $((ms / 1000)) $(((ms % 1000) / 100)); }
+# Progress on stderr; LAB_QUIET=1 (the demo) keeps it for failures only.
+lab_log() { [ -n "${LAB_QUIET:-}" ] || printf '%s %s\n' "$(lab_stamp)" "$*" >&2; }
+lab_die() { printf '%s FAIL: %s\n' "$(lab_stamp)" "$*" >&2; exit 1; }
+lab_ok() { printf '%s ok: %s\n' "$(lab_stamp)" "$*"; }
 
 # Exit 77 (meson: skipped) when the lab cannot run here.
 lab_require() {
@@ -112,7 +116,7 @@ lab_up() {
 	LAB_DIR=$(mktemp -d /tmp/limpet-lab.XXXXXX)
 	LAB_UP=1
 	trap lab_down EXIT
-	trap 'lab_log "interrupted"; exit 130' INT TERM
+	trap 'echo "interrupted: cleaning up" >&2; exit 130' INT TERM
 	for ns in "$NS_CLIENT" "$NS_SW" "$NS_LB" "$NS_ROUTER" "${NS_BACKENDS[@]}"; do
 		ip netns add "$ns"
 		lab_in "$ns" ip link set lo up
@@ -221,6 +225,7 @@ lab_backends_start() {
 		lab_wait 10 "backend$n listening" lab_in "${NS_BACKENDS[$((n - 1))]}" \
 			curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$BACKEND_PORT/healthz"
 	done
+	lab_log "backends ${list[*]} answering"
 }
 
 # Stop a process the lab started, by its PID: TERM, then KILL after 3 s.
@@ -278,6 +283,7 @@ lab_limpet_start() {
 		--vdev net_af_packet0,iface=wan,qpairs=1 --vdev net_af_packet1,iface=lan,qpairs=1 \
 		-- --config "$cfg" "${extra[@]}" >>"$LAB_LIMPET_LOG" 2>&1 &
 	LAB_PID[limpet]=$!
+	lab_log "limpet started (pid ${LAB_PID[limpet]}, config $cfg)"
 	local deadline=$((SECONDS + 30))
 	until grep -q "limpet: running" "$LAB_LIMPET_LOG"; do
 		if ! kill -0 "${LAB_PID[limpet]}" 2>/dev/null; then
@@ -423,7 +429,7 @@ lab_vip_port() { if [ "${LAB_MODE:-nat}" = dsr ]; then echo "$BACKEND_PORT"; els
 lab_get() {
 	local src=$1 path=${2:-/} host=$VIP4
 	[[ $src == *:* ]] && host="[$VIP6]"
-	lab_in "$NS_CLIENT" curl -sf --max-time 3 --interface "$src" -H "Connection: close" \
+	lab_in "$NS_CLIENT" curl -sf --max-time 5 --interface "$src" -H "Connection: close" \
 		"http://$host:$(lab_vip_port)$path"
 }
 
@@ -439,7 +445,7 @@ lab_sweep() {
 		n=$1 port=$2 vip=$3; shift 3
 		for a in "$@"; do
 			(for ((i = 0; i < n; i++)); do
-				out=$(curl -sf --max-time 3 --interface "$a" \
+				out=$(curl -sf --max-time 5 --interface "$a" \
 					-H "Connection: close" "http://$vip:$port/") || out=-
 				echo "$a $out"
 			done) &
@@ -460,7 +466,7 @@ lab_down() {
 	for h in "${LAB_CLEANUP_HOOKS[@]}"; do eval "$h" || true; done
 	for name in "${!LAB_PID[@]}"; do lab_stop "$name"; done
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ $rc -ne 130 ] && [ -n "$LAB_LIMPET_LOG" ] && [ -s "$LAB_LIMPET_LOG" ]; then
-		lab_log "---- limpet log (last 40 lines) ----"
+		echo "---- limpet log (last 40 lines) ----" >&2
 		tail -n 40 "$LAB_LIMPET_LOG" >&2
 	fi
 	for ns in "${NS_BACKENDS[@]}" "$NS_ROUTER" "$NS_LB" "$NS_CLIENT" "$NS_SW"; do
