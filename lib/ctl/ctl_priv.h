@@ -31,7 +31,8 @@ struct mbe {
 	uint64_t hc_sent;		/**< TSC the probe started */
 	uint64_t hc_next;		/**< TSC of the next probe */
 	uint32_t hc_ok, hc_fail;	/**< consecutive results */
-	uint64_t hc_est, hc_synfail;	/**< passive counters at the last tick */
+	uint64_t hc_est, hc_synfail;	/**< passive counters at the last look */
+	uint64_t hc_hint_next;		/**< TSC of the next look at the passive counters */
 	char hc_last[40];		/**< last result, for `show backends` */
 };
 

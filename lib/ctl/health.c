@@ -135,7 +135,7 @@ reset_stray(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags
 			   seq + dlen + !!(flags & LP_TCP_SYN) + !!(flags & LP_TCP_FIN), NULL);
 }
 
-/* Passive: client handshakes to this backend failed since the last tick
+/* Passive: client handshakes to this backend failed since the last look
  * and none completed. */
 static bool
 passive_failed(struct lp_ctl *c, struct mbe *b)
@@ -158,11 +158,12 @@ lp_health_tick(struct lp_ctl *c, uint64_t now)
 {
 	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++) {
 		struct msvc *s = c->svc[i];
-		uint64_t timeout;
+		uint64_t timeout, quarter;
 
 		if (s == NULL || s->cfg.health.type == LP_HEALTH_NONE)
 			continue;
 		timeout = (uint64_t)s->cfg.health.timeout_ms * c->dp.hz / 1000;
+		quarter = (uint64_t)s->cfg.health.interval_ms * c->dp.hz / 4000;
 		for (uint32_t k = 0; k < s->n_be; k++) {
 			struct mbe *b = &s->be[k];
 
@@ -178,12 +179,19 @@ lp_health_tick(struct lp_ctl *c, uint64_t now)
 				/* The verdict may have republished and moved be[]. */
 				break;
 			}
-			if (b->hc_state == HC_IDLE && now >= b->hc_next) {
-				if (b->healthy && passive_failed(c, b)) {
-					verdict(c, s, b, false, "client handshakes failing", now);
-					break;
-				}
+			if (b->hc_state != HC_IDLE)
+				continue;
+			if (now >= b->hc_next) {
 				probe_start(c, s, b, now);
+			} else if (b->healthy && now >= b->hc_hint_next) {
+				/* Client handshakes failing is a hint, not a verdict:
+				 * anyone can open handshakes and abandon them, and a
+				 * SYN flood from spoofed addresses would take every
+				 * backend down. It brings the next probe forward (at
+				 * most four times an interval); the probe decides. */
+				b->hc_hint_next = now + quarter;
+				if (passive_failed(c, b))
+					probe_start(c, s, b, now);
 			}
 		}
 	}
