@@ -353,16 +353,17 @@ lab_ctl_column() {
 # service "web". Keys: affinity=1|0, backends="1 2 3" (which backends),
 # states="3=draining" (backend=state pairs), weights="2=3", health=http|tcp|none,
 # interval=, fall=, rise=, timeout=, rebalance=none|idle, aff_timeout=,
-# fin_timeout=, drain_timeout=, v6=1 (adds service web6 on the IPv6 VIP).
+# syn_timeout=, fin_timeout=, drain_timeout=, v6=1 (adds service web6 on
+# the IPv6 VIP).
 lab_config() {
 	local mode=$1
 	shift
 	local affinity=1 backends="1 2 3 4" states="" weights="" health=http interval=0.5 fall=2 rise=2
-	local timeout=0.4 rebalance=none aff_timeout=10800 fin_timeout=30 drain_timeout=0 v6=0 kv
+	local timeout=0.4 rebalance=none aff_timeout=10800 fin_timeout=30 syn_timeout=10 drain_timeout=0 v6=0 kv
 	for kv in "$@"; do
 		case ${kv%%=*} in
 		affinity | backends | states | weights | health | interval | fall | rise | timeout | rebalance | \
-			aff_timeout | fin_timeout | drain_timeout | v6)
+			aff_timeout | fin_timeout | syn_timeout | drain_timeout | v6)
 			printf -v "${kv%%=*}" '%s' "${kv#*=}" ;;
 		*) lab_die "lab_config: unknown key ${kv%%=*}" ;;
 		esac
@@ -379,7 +380,7 @@ lab_config() {
 	  - name: lan
 	    device: net_af_packet1
 	    address: [$LB_LAN4/24, "$LB_LAN6/64"]
-	flows: { capacity: 65536, tcp_fin_timeout: $fin_timeout }
+	flows: { capacity: 65536, tcp_syn_timeout: $syn_timeout, tcp_fin_timeout: $fin_timeout }
 	affinity: { capacity: 65536 }
 	services:
 	EOF
