@@ -47,7 +47,6 @@ RT_FRONT6=fd00:10::fe
 RT_BACK4=10.20.0.254
 RT_BACK6=fd00:20::fe
 BACKEND_PORT=8080
-BE_NAMES=(backend1 backend2 backend3 backend4)
 BE4=(10.20.0.11 10.20.0.12 10.20.0.13 10.20.0.14)
 BE6=(fd00:20::11 fd00:20::12 fd00:20::13 fd00:20::14)
 # Clients: 10.10.0.101 ... and fd00:10::101 ...
@@ -57,7 +56,6 @@ CLIENT6=()
 LAB_DIR=
 LAB_UP=0
 declare -A LAB_PID=()
-LAB_CLEANUP_HOOKS=()
 
 LAB_T0=$(date +%s%3N)
 # Seconds since the lab script started, for the logs: "[  3.2]".
@@ -93,11 +91,11 @@ lab_in() {
 	ip netns exec "$ns" "$@"
 }
 
-# veth NS_A IF_A NS_B IF_B: a veth pair between two namespaces, both ends
+# lab_veth NS_A IF_A NS_B IF_B: a veth pair between two namespaces, both ends
 # up, checksum and segmentation offloads off (an af_packet reader sees
 # CHECKSUM_PARTIAL frames with a checksum the kernel never filled in, and
 # GRO/TSO would hand it frames larger than the MTU).
-veth() {
+lab_veth() {
 	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
 	lab_in "$1" ethtool -K "$2" tx off rx off sg off tso off gso off gro off >/dev/null 2>&1 || true
 	lab_in "$3" ethtool -K "$4" tx off rx off sg off tso off gso off gro off >/dev/null 2>&1 || true
@@ -133,13 +131,13 @@ lab_up() {
 		lab_in "$NS_SW" ip link add "br-$br" type bridge stp_state 0 forward_delay 0 mcast_snooping 0
 		lab_in "$NS_SW" ip link set "br-$br" up
 	done
-	veth "$NS_CLIENT" eth0 "$NS_SW" cl
-	veth "$NS_LB" wan "$NS_SW" lbw
-	veth "$NS_LB" lan "$NS_SW" lbl
-	veth "$NS_ROUTER" front "$NS_SW" rtf
-	veth "$NS_ROUTER" back "$NS_SW" rtb
+	lab_veth "$NS_CLIENT" eth0 "$NS_SW" cl
+	lab_veth "$NS_LB" wan "$NS_SW" lbw
+	lab_veth "$NS_LB" lan "$NS_SW" lbl
+	lab_veth "$NS_ROUTER" front "$NS_SW" rtf
+	lab_veth "$NS_ROUTER" back "$NS_SW" rtb
 	for i in 0 1 2 3; do
-		veth "${NS_BACKENDS[$i]}" eth0 "$NS_SW" "be$((i + 1))"
+		lab_veth "${NS_BACKENDS[$i]}" eth0 "$NS_SW" "be$((i + 1))"
 	done
 	for p in cl lbw rtf; do lab_in "$NS_SW" ip link set "$p" master br-front; done
 	for p in lbl rtb be1 be2 be3 be4; do lab_in "$NS_SW" ip link set "$p" master br-back; done
@@ -464,7 +462,6 @@ lab_down() {
 	trap - EXIT INT TERM
 	[ "$LAB_UP" = 1 ] || return $rc
 	LAB_UP=0
-	for h in "${LAB_CLEANUP_HOOKS[@]}"; do eval "$h" || true; done
 	for name in "${!LAB_PID[@]}"; do lab_stop "$name"; done
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ $rc -ne 130 ] && [ -n "$LAB_LIMPET_LOG" ] && [ -s "$LAB_LIMPET_LOG" ]; then
 		echo "---- limpet log (last 40 lines) ----" >&2
