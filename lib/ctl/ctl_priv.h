@@ -28,6 +28,7 @@ struct mbe {
 	uint32_t hc_isn;		/**< our initial sequence number */
 	uint32_t hc_nxt;		/**< our next sequence number (what a RST must carry) */
 	bool hc_resent;			/**< this probe already reset a stale connection and resent its SYN */
+	bool hc_unsent;			/**< SYN waiting for the next hop's MAC */
 	uint64_t hc_sent;		/**< TSC the probe started */
 	uint64_t hc_next;		/**< TSC of the next probe */
 	uint32_t hc_ok, hc_fail;	/**< consecutive results */

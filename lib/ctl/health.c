@@ -22,8 +22,9 @@ probe_port(const struct msvc *s, const struct mbe *b)
 	return s->cfg.health.port ? s->cfg.health.port : b->cfg.port;
 }
 
-/* Build and send one TCP segment of a probe conversation. */
-static void
+/* Build and send one TCP segment of a probe conversation. @return 0,
+ * -EAGAIN while the backend's next hop is being resolved, or -errno. */
+static int
 probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags, uint32_t seq, uint32_t ack,
 	   const char *payload)
 {
@@ -34,20 +35,27 @@ probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags,
 	int len;
 
 	if (b->nbr == LP_NBR_NONE)
-		return;
+		return -ENETUNREACH;
 	if (!lp_nbr_mac(c->dp.nbr, b->nbr, &mac)) {
 		lp_nbr_want(c->dp.nbr, b->nbr);
-		return;	/* unresolved: the probe times out, as it should */
+		return -EAGAIN;
 	}
+	/* From the port's address on the backend's subnet if it has one (the
+	 * backend answers it directly), else its first of the family. */
 	cp = &c->cfg->ports[b->tx_port];
-	for (uint32_t i = 0; i < cp->n_addrs && sp.src.family == 0; i++)
-		if (cp->addr[i].family == b->cfg.addr.family)
+	for (uint32_t i = 0; i < cp->n_addrs; i++) {
+		if (cp->addr[i].family != b->cfg.addr.family)
+			continue;
+		if (sp.src.family == 0 || lp_ip_in_prefix(&b->cfg.addr, &cp->addr[i], cp->prefix[i]))
 			sp.src = cp->addr[i];
+		if (lp_ip_in_prefix(&b->cfg.addr, &cp->addr[i], cp->prefix[i]))
+			break;
+	}
 	if (sp.src.family == 0)
-		return;	/* no own address of that family to probe from */
+		return -EADDRNOTAVAIL;	/* no own address of that family to probe from */
 	m = rte_pktmbuf_alloc(c->pool);
 	if (m == NULL)
-		return;
+		return -ENOMEM;
 	sp.src_mac = c->dp.port[b->tx_port].mac;
 	sp.dst_mac = mac;
 	sp.dst = b->cfg.addr;
@@ -64,11 +72,11 @@ probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags,
 	len = lp_pkt_build(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m), &sp);
 	if (len <= 0) {
 		rte_pktmbuf_free(m);
-		return;
+		return -EINVAL;
 	}
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
-	ctl_send(c, b->tx_port, m);
+	return ctl_send(c, b->tx_port, m);
 }
 
 static void
@@ -91,6 +99,8 @@ verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *wh
 		}
 	} else {
 		b->hc_ok = 0;
+		LP_LOG(DEBUG, health, "service '%s': backend %s:%u check failed (%u in a row): %s\n", s->cfg.name,
+		       lp_ip_format(&addr, a, sizeof(a)), port, b->hc_fail + 1, why);
 		if (++b->hc_fail >= h->fall && b->healthy) {
 			LP_LOG(NOTICE, health, "service '%s': backend %s:%u down (%u checks failed, last: %s)\n",
 			       s->cfg.name, lp_ip_format(&addr, a, sizeof(a)), port, b->hc_fail, why);
@@ -99,13 +109,17 @@ verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *wh
 	}
 }
 
+/* Send the probe's SYN. While the backend's next hop is being resolved it
+ * waits (hc_unsent) and goes as soon as the address is known, within the
+ * probe's timeout: the first probe after start or after a backend was
+ * added must not fail only because nobody had asked for its MAC yet. */
 static void
 send_syn(struct lp_ctl *c, struct msvc *s, struct mbe *b)
 {
 	b->hc_isn = (uint32_t)rte_rand();
 	b->hc_nxt = b->hc_isn + 1;
 	b->hc_state = HC_SYN_SENT;
-	probe_send(c, s, b, LP_TCP_SYN, b->hc_isn, 0, NULL);
+	b->hc_unsent = probe_send(c, s, b, LP_TCP_SYN, b->hc_isn, 0, NULL) == -EAGAIN;
 }
 
 static void
@@ -167,8 +181,13 @@ lp_health_tick(struct lp_ctl *c, uint64_t now)
 		for (uint32_t k = 0; k < s->n_be; k++) {
 			struct mbe *b = &s->be[k];
 
+			if (b->hc_state == HC_SYN_SENT && b->hc_unsent && now - b->hc_sent <= timeout &&
+			    lp_nbr_mac(c->dp.nbr, b->nbr, &(struct lp_mac){ { 0 } }))
+				send_syn(c, s, b);
 			if (b->hc_state != HC_IDLE && now - b->hc_sent > timeout) {
-				if (b->hc_state == HC_SYN_SENT)
+				if (b->hc_state == HC_SYN_SENT && b->hc_unsent)
+					verdict(c, s, b, false, "next hop unresolved", now);
+				else if (b->hc_state == HC_SYN_SENT)
 					verdict(c, s, b, false, "timeout", now);
 				else
 					verdict(c, s, b, false, "no http response", now);
