@@ -276,7 +276,9 @@ lab_limpet_start() {
 	if lab_have_limpetctl; then
 		extra+=(--ctl-socket "$LAB_CTL_SOCKET")
 	fi
-	ip netns exec "$NS_LB" "$LAB_LIMPET" -l 0-1 --no-pci --no-huge --no-shconf -m 1024 \
+	# LAB_EAL_EXTRA: more EAL options, e.g. --log-level=lib.limpet.health:debug
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_LB" "$LAB_LIMPET" -l 0-1 --no-pci --no-huge --no-shconf -m 1024 ${LAB_EAL_EXTRA:-} \
 		--file-prefix "limpet-${LAB_PREFIX}$$" \
 		--vdev net_af_packet0,iface=wan,qpairs=1 --vdev net_af_packet1,iface=lan,qpairs=1 \
 		-- --config "$cfg" "${extra[@]}" >>"$LAB_LIMPET_LOG" 2>&1 &

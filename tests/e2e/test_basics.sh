@@ -3,7 +3,8 @@
 # limpet speaks to real neighbors: a gratuitous ARP at start, ARP answered
 # for its own address and the VIP, ICMP echo to both, next hops (backends)
 # resolved, and the same over IPv6 (neighbor discovery, echo, a service on
-# an IPv6 VIP served by IPv6 backends).
+# an IPv6 VIP served by IPv6 backends). No health check of a healthy
+# backend fails, not even the first one.
 #
 #   test_basics.sh nat|dsr
 set -euo pipefail
@@ -14,6 +15,7 @@ lab_up
 lab_mode "$MODE"
 lab_backends_start
 lab_config "$MODE" v6=1 health=tcp >"$LAB_DIR/limpet.yaml"
+LAB_EAL_EXTRA=--log-level=lib.limpet.health:debug	# every failed check is logged
 lab_limpet_start "$LAB_DIR/limpet.yaml"
 wan_mac=$(lab_limpet_mac wan)
 
@@ -69,4 +71,10 @@ for src in "${CLIENT6[@]}"; do
 	done
 done
 lab_ok "12 IPv6 requests to [$VIP6] answered by: ${!seen6[*]}"
+
+# Health checks passed from the first one on, IPv4 and IPv6: limpet
+# resolves a backend before its first probe instead of failing it.
+failed=$(lab_log_count "check failed")
+[ "$failed" -eq 0 ] || lab_die "failed health checks of healthy backends:"$'\n'"$(grep "check failed" "$LAB_LIMPET_LOG")"
+lab_ok "no health check of the 8 healthy backends (IPv4 and IPv6) failed, the first ones included"
 echo "PASS: basics ($MODE)"
