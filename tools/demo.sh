@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' D=$'\e[2m' N=$'\e[0m'; else B= G= R= D= N=; fi
+if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' D=$'\e[2m' N=$'\e[0m'; else B='' G='' R='' D='' N=''; fi
 # On a terminal, a moment between steps to read them.
 if [ -t 1 ]; then PAUSE=${DEMO_PAUSE:-1.5}; else PAUSE=${DEMO_PAUSE:-0}; fi
 step() { sleep "$PAUSE"; printf '\n%s== %s ==%s\n' "$B" "$*" "$N"; }
@@ -82,7 +82,7 @@ probe=$(for c in "${!start[@]}"; do if [ "${start[$c]}" = "$victim" ]; then echo
 say "killing the HTTP server of $victim ($vaddr), which serves $(per_backend start | awk -v b="$victim" '$1 == b {print $2}') clients"
 t0=$(lab_ms)
 lab_backend_stop "$v"
-fails=0 down_at= got=
+fails=0 down_at='' got=''
 while [ -z "$got" ] || [ -z "$down_at" ]; do
 	if [ -z "$down_at" ] && grep -q "backend $vaddr:8080 down" "$LAB_LIMPET_LOG"; then
 		down_at=$(($(lab_ms) - t0))

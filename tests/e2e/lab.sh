@@ -262,14 +262,12 @@ lab_ms() { date +%s%3N; }
 # ---- limpet ----
 
 LAB_LIMPET_LOG=
-LAB_LIMPET_CONFIG=
 LAB_CTL_SOCKET=
 
 # lab_limpet_start CONFIG: run limpet in the lb namespace on the two
 # af_packet ports; returns once it logged "running".
 lab_limpet_start() {
 	local cfg=$1 extra=()
-	LAB_LIMPET_CONFIG=$cfg
 	LAB_LIMPET_LOG=$LAB_DIR/limpet.log
 	: >"$LAB_LIMPET_LOG"
 	LAB_CTL_SOCKET=$LAB_DIR/limpet.sock

@@ -65,7 +65,7 @@ lab_in "${NS_BACKENDS[0]}" ping -6 -c 1 -W 2 "$LB_LAN6" >/dev/null || lab_die "n
 lab_ok "backend1 pings limpet's lan address $LB_LAN6"
 declare -A seen6=()
 for src in "${CLIENT6[@]}"; do
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		name=$(lab_get "$src") || lab_die "IPv6 request from $src to [$VIP6] failed"
 		seen6[$name]=1
 	done

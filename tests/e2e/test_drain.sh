@@ -31,7 +31,7 @@ grep -q ' -$' <<<"$before" && lab_die "requests failed:"$'\n'"$before"
 victim=$(awk '{print $2}' <<<"$before" | sort | uniq -c | sort -k1,1nr -k2 | awk 'NR == 1 {print $2}')
 v=${victim#backend}
 vaddr=${BE4[$((v - 1))]}
-vclients=($(awk -v b="$victim" '$2 == b {print $1}' <<<"$before"))
+mapfile -t vclients < <(awk -v b="$victim" '$2 == b {print $1}' <<<"$before")
 [ ${#vclients[@]} -ge 2 ] || lab_die "$victim has fewer than two clients; the test needs two"
 echo "draining $victim ($vaddr:$BACKEND_PORT), bound to ${#vclients[@]} of 20 clients"
 

@@ -76,14 +76,14 @@ else
 	# at the clients still expected to move.
 	t0=$(lab_ms)
 	deadline=$((SECONDS + 30))
-	pending=($(join <(echo "$before") <(echo "$ref_old") | awk '$2 != $3 {print $1}'))
+	mapfile -t pending < <(join <(echo "$before") <(echo "$ref_old") | awk '$2 != $3 {print $1}')
 	while [ ${#pending[@]} -gt 0 ]; do
 		[ "$SECONDS" -lt "$deadline" ] || lab_die "idle bindings of ${pending[*]} did not move within 30 s"
 		sleep 3
 		now=$(lab_map "${pending[@]}")
 		grep -q ' -$' <<<"$now" && lab_die "requests failed during rebalancing:"$'\n'"$now"
 		bad=$(check_moves "$now") || lab_die "clients moved elsewhere than backend4:"$'\n'"$bad"
-		pending=($(awk '$2 != "backend4" {print $1}' <<<"$now"))
+		mapfile -t pending < <(awk '$2 != "backend4" {print $1}' <<<"$now")
 	done
 	took=$(($(lab_ms) - t0))
 	now=$(lab_map "${old[@]}")
