@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Install what limpet needs to build, test and run its demo on Debian 12,
+# Install what limpet needs to build, test and run its demo on Debian 12
+# (the e2e lab and demo: iproute2, ethtool, curl, python3, ping),
 # with apt-get, only when something is missing. Needs root.
 set -euo pipefail
 
 pkgs=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libnuma-dev libyaml-dev libcunit1-dev libpcap-dev
-	iproute2 ethtool curl python3 procps
+	iproute2 ethtool curl python3 procps iputils-ping
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -29,10 +29,14 @@ struct mbe {
 	/* health checking (health.c) */
 	uint8_t hc_state;		/**< probe in flight: 0 none, 1 SYN sent, 2 request sent */
 	uint32_t hc_isn;		/**< our initial sequence number */
+	uint32_t hc_nxt;		/**< our next sequence number (what a RST must carry) */
+	bool hc_resent;			/**< this probe already reset a stale connection and resent its SYN */
+	bool hc_unsent;			/**< SYN waiting for the next hop's MAC */
 	uint64_t hc_sent;		/**< TSC the probe started */
 	uint64_t hc_next;		/**< TSC of the next probe */
 	uint32_t hc_ok, hc_fail;	/**< consecutive results */
-	uint64_t hc_est, hc_synfail;	/**< passive counters at the last tick */
+	uint64_t hc_est, hc_synfail;	/**< passive counters at the last look */
+	uint64_t hc_hint_next;		/**< TSC of the next look at the passive counters */
 	char hc_last[40];		/**< last result, for `show backends` */
 };
 

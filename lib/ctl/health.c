@@ -22,8 +22,9 @@ probe_port(const struct msvc *s, const struct mbe *b)
 	return s->cfg.health.port ? s->cfg.health.port : b->cfg.port;
 }
 
-/* Build and send one TCP segment of a probe conversation. */
-static void
+/* Build and send one TCP segment of a probe conversation. @return 0,
+ * -EAGAIN while the backend's next hop is being resolved, or -errno. */
+static int
 probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags, uint32_t seq, uint32_t ack,
 	   const char *payload)
 {
@@ -34,20 +35,27 @@ probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags,
 	int len;
 
 	if (b->nbr == LP_NBR_NONE)
-		return;
+		return -ENETUNREACH;
 	if (!lp_nbr_mac(c->dp.nbr, b->nbr, &mac)) {
 		lp_nbr_want(c->dp.nbr, b->nbr);
-		return;	/* unresolved: the probe times out, as it should */
+		return -EAGAIN;
 	}
+	/* From the port's address on the backend's subnet if it has one (the
+	 * backend answers it directly), else its first of the family. */
 	cp = &c->cfg->ports[b->tx_port];
-	for (uint32_t i = 0; i < cp->n_addrs && sp.src.family == 0; i++)
-		if (cp->addr[i].family == b->cfg.addr.family)
+	for (uint32_t i = 0; i < cp->n_addrs; i++) {
+		if (cp->addr[i].family != b->cfg.addr.family)
+			continue;
+		if (sp.src.family == 0 || lp_ip_in_prefix(&b->cfg.addr, &cp->addr[i], cp->prefix[i]))
 			sp.src = cp->addr[i];
+		if (lp_ip_in_prefix(&b->cfg.addr, &cp->addr[i], cp->prefix[i]))
+			break;
+	}
 	if (sp.src.family == 0)
-		return;	/* no own address of that family to probe from */
+		return -EADDRNOTAVAIL;	/* no own address of that family to probe from */
 	m = rte_pktmbuf_alloc(c->pool);
 	if (m == NULL)
-		return;
+		return -ENOMEM;
 	sp.src_mac = c->dp.port[b->tx_port].mac;
 	sp.dst_mac = mac;
 	sp.dst = b->cfg.addr;
@@ -64,11 +72,11 @@ probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags,
 	len = lp_pkt_build(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m), &sp);
 	if (len <= 0) {
 		rte_pktmbuf_free(m);
-		return;
+		return -EINVAL;
 	}
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
-	ctl_send(c, b->tx_port, m);
+	return ctl_send(c, b->tx_port, m);
 }
 
 static void
@@ -91,6 +99,8 @@ verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *wh
 		}
 	} else {
 		b->hc_ok = 0;
+		LP_LOG(DEBUG, health, "service '%s': backend %s:%u check failed (%u in a row): %s\n", s->cfg.name,
+		       lp_ip_format(&addr, a, sizeof(a)), port, b->hc_fail + 1, why);
 		if (++b->hc_fail >= h->fall && b->healthy) {
 			LP_LOG(NOTICE, health, "service '%s': backend %s:%u down (%u checks failed, last: %s)\n",
 			       s->cfg.name, lp_ip_format(&addr, a, sizeof(a)), port, b->hc_fail, why);
@@ -99,16 +109,47 @@ verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *wh
 	}
 }
 
+/* Send the probe's SYN. While the backend's next hop is being resolved it
+ * waits (hc_unsent) and goes as soon as the address is known, within the
+ * probe's timeout: the first probe after start or after a backend was
+ * added must not fail only because nobody had asked for its MAC yet. */
+static void
+send_syn(struct lp_ctl *c, struct msvc *s, struct mbe *b)
+{
+	b->hc_isn = (uint32_t)rte_rand();
+	b->hc_nxt = b->hc_isn + 1;
+	b->hc_state = HC_SYN_SENT;
+	b->hc_unsent = probe_send(c, s, b, LP_TCP_SYN, b->hc_isn, 0, NULL) == -EAGAIN;
+}
+
 static void
 probe_start(struct lp_ctl *c, struct msvc *s, struct mbe *b, uint64_t now)
 {
-	b->hc_isn = (uint32_t)rte_rand();
 	b->hc_sent = now;
-	b->hc_state = HC_SYN_SENT;
-	probe_send(c, s, b, LP_TCP_SYN, b->hc_isn, 0, NULL);
+	b->hc_resent = false;
+	send_syn(c, s, b);
 }
 
-/* Passive: client handshakes to this backend failed since the last tick
+/* Answer a segment that belongs to no probe in flight as a closed port
+ * would (RFC 793, reset generation). Probes of one backend always use the
+ * same 4-tuple, so a backend socket left over from an abandoned probe (the
+ * server stalled past the timeout, say) must not outlive it: it would
+ * answer every later SYN with a challenge ACK (RFC 5961) instead of a
+ * SYN-ACK, and the backend would stay down for good. */
+static void
+reset_stray(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags, uint32_t seq, uint32_t ack,
+	    uint32_t dlen)
+{
+	if (flags & LP_TCP_RST)
+		return;
+	if (flags & LP_TCP_ACK)
+		probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
+	else
+		probe_send(c, s, b, LP_TCP_RST | LP_TCP_ACK, 0,
+			   seq + dlen + !!(flags & LP_TCP_SYN) + !!(flags & LP_TCP_FIN), NULL);
+}
+
+/* Passive: client handshakes to this backend failed since the last look
  * and none completed. */
 static bool
 passive_failed(struct lp_ctl *c, struct mbe *b)
@@ -131,30 +172,45 @@ lp_health_tick(struct lp_ctl *c, uint64_t now)
 {
 	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++) {
 		struct msvc *s = c->svc[i];
-		uint64_t timeout;
+		uint64_t timeout, quarter;
 
 		if (s == NULL || s->cfg.health.type == LP_HEALTH_NONE)
 			continue;
 		timeout = (uint64_t)s->cfg.health.timeout_ms * c->dp.hz / 1000;
+		quarter = (uint64_t)s->cfg.health.interval_ms * c->dp.hz / 4000;
 		for (uint32_t k = 0; k < s->n_be; k++) {
 			struct mbe *b = &s->be[k];
 
+			if (b->hc_state == HC_SYN_SENT && b->hc_unsent && now - b->hc_sent <= timeout &&
+			    lp_nbr_mac(c->dp.nbr, b->nbr, &(struct lp_mac){ { 0 } }))
+				send_syn(c, s, b);
 			if (b->hc_state != HC_IDLE && now - b->hc_sent > timeout) {
-				if (b->hc_state == HC_SYN_SENT)
+				if (b->hc_state == HC_SYN_SENT && b->hc_unsent)
+					verdict(c, s, b, false, "next hop unresolved", now);
+				else if (b->hc_state == HC_SYN_SENT)
 					verdict(c, s, b, false, "timeout", now);
 				else
 					verdict(c, s, b, false, "no http response", now);
-				/* The connection may be half open: reset it. */
-				probe_send(c, s, b, LP_TCP_RST, b->hc_isn + 1, 0, NULL);
+				/* The connection may be half open: reset it, with the
+				 * sequence number the backend expects (RFC 5961 ignores
+				 * a reset that is merely in the window). */
+				probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
 				/* The verdict may have republished and moved be[]. */
 				break;
 			}
-			if (b->hc_state == HC_IDLE && now >= b->hc_next) {
-				if (b->healthy && passive_failed(c, b)) {
-					verdict(c, s, b, false, "client handshakes failing", now);
-					break;
-				}
+			if (b->hc_state != HC_IDLE)
+				continue;
+			if (now >= b->hc_next) {
 				probe_start(c, s, b, now);
+			} else if (b->healthy && now >= b->hc_hint_next) {
+				/* Client handshakes failing is a hint, not a verdict:
+				 * anyone can open handshakes and abandon them, and a
+				 * SYN flood from spoofed addresses would take every
+				 * backend down. It brings the next probe forward (at
+				 * most four times an interval); the probe decides. */
+				b->hc_hint_next = now + quarter;
+				if (passive_failed(c, b))
+					probe_start(c, s, b, now);
 			}
 		}
 	}
@@ -166,7 +222,9 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t sport = (uint16_t)((meta->key.dport >> 8) | (meta->key.dport << 8));
 	uint16_t peer = (uint16_t)((meta->key.sport >> 8) | (meta->key.sport << 8));
-	uint32_t gslot, seq, ack;
+	uint32_t gslot, seq, ack, doff, l4len, dlen;
+	const char *data;
+	uint8_t flags;
 	struct msvc *s = NULL;
 	struct mbe *b = NULL;
 
@@ -182,19 +240,34 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 				break;
 			}
 	}
-	if (b == NULL || b->hc_state == HC_IDLE || peer != probe_port(s, b) ||
-	    memcmp(meta->key.src, b->cfg.addr.a, 16) != 0)
+	if (b == NULL || peer != probe_port(s, b) || memcmp(meta->key.src, b->cfg.addr.a, 16) != 0)
 		return -ENOENT;
 	seq = (uint32_t)f[meta->l4_off + 4] << 24 | (uint32_t)f[meta->l4_off + 5] << 16 |
 	      (uint32_t)f[meta->l4_off + 6] << 8 | f[meta->l4_off + 7];
 	ack = (uint32_t)f[meta->l4_off + 8] << 24 | (uint32_t)f[meta->l4_off + 9] << 16 |
 	      (uint32_t)f[meta->l4_off + 10] << 8 | f[meta->l4_off + 11];
-	if (meta->tcp_flags & LP_TCP_RST) {
-		verdict(c, s, b, false, "connection refused", now);
-	} else if (b->hc_state == HC_SYN_SENT && (meta->tcp_flags & (LP_TCP_SYN | LP_TCP_ACK)) ==
-								(LP_TCP_SYN | LP_TCP_ACK) &&
-		   ack == b->hc_isn + 1) {
-		if (s->cfg.health.type == LP_HEALTH_TCP) {
+	doff = (uint32_t)(f[meta->l4_off + 12] >> 4) * 4;
+	l4len = meta->l3_len - (meta->l4_off - meta->l3_off);
+	dlen = l4len > doff ? l4len - doff : 0;
+	data = (const char *)f + meta->l4_off + doff;
+	flags = meta->tcp_flags;
+
+	if (b->hc_state == HC_IDLE) {
+		/* Late: the rest of a probe already judged. */
+		reset_stray(c, s, b, flags, seq, ack, dlen);
+	} else if (flags & LP_TCP_RST) {
+		verdict(c, s, b, false, b->hc_state == HC_SYN_SENT ? "connection refused" : "connection reset", now);
+	} else if (b->hc_state == HC_SYN_SENT) {
+		if ((flags & (LP_TCP_SYN | LP_TCP_ACK)) != (LP_TCP_SYN | LP_TCP_ACK) || ack != b->hc_isn + 1) {
+			/* Not the answer to this SYN: an old connection on the same
+			 * 4-tuple (challenge ACK) or an old SYN's answer. Reset it
+			 * and send the SYN once more within this probe's time. */
+			reset_stray(c, s, b, flags, seq, ack, dlen);
+			if (!b->hc_resent) {
+				b->hc_resent = true;
+				send_syn(c, s, b);
+			}
+		} else if (s->cfg.health.type == LP_HEALTH_TCP) {
 			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
 			verdict(c, s, b, true, "tcp ok", now);
 		} else {
@@ -204,27 +277,21 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 				 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: limpet-health\r\nConnection: close\r\n\r\n",
 				 s->cfg.health.path, lp_ip_format(&b->cfg.addr, a, sizeof(a)));
 			probe_send(c, s, b, LP_TCP_ACK | LP_TCP_PSH, ack, seq + 1, req);
+			b->hc_nxt = ack + (uint32_t)strlen(req);
 			b->hc_state = HC_REQ_SENT;
 		}
-	} else if (b->hc_state == HC_REQ_SENT) {
-		uint32_t doff = (uint32_t)(f[meta->l4_off + 12] >> 4) * 4;
-		uint32_t l4len = meta->l3_len - (meta->l4_off - meta->l3_off);
-		const char *data = (const char *)f + meta->l4_off + doff;
-		uint32_t dlen = l4len > doff ? l4len - doff : 0;
+	} else if (dlen >= 12 && memcmp(data, "HTTP/1.", 7) == 0) {	/* HC_REQ_SENT */
+		int code = (data[9] - '0') * 100 + (data[10] - '0') * 10 + (data[11] - '0');
+		char why[32];
 
-		if (dlen >= 12 && memcmp(data, "HTTP/1.", 7) == 0) {
-			int code = (data[9] - '0') * 100 + (data[10] - '0') * 10 + (data[11] - '0');
-			char why[32];
-
-			snprintf(why, sizeof(why), "http %d", code);
-			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
-			verdict(c, s, b, code >= 200 && code < 400, why, now);
-		} else if (dlen > 0) {
-			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
-			verdict(c, s, b, false, "not an http response", now);
-		}
-		/* A bare ACK of our request: keep waiting for the data. */
+		snprintf(why, sizeof(why), "http %d", code);
+		probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
+		verdict(c, s, b, code >= 200 && code < 400, why, now);
+	} else if (dlen > 0) {
+		probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
+		verdict(c, s, b, false, "not an http response", now);
 	}
+	/* A bare ACK of our request: keep waiting for the data. */
 	rte_pktmbuf_free(m);
 	return 0;
 }

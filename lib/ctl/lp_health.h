@@ -10,9 +10,10 @@
  * the half-open connection. http: after the handshake limpet sends one GET
  * and reads the status line of the first data segment (2xx/3xx healthy).
  * `rise` consecutive successes mark a backend up (with slow start), `fall`
- * consecutive failures mark it down. Passive signal: connections of
- * clients to a backend that never complete their handshake (answered with
- * RST or not at all) count as failures too.
+ * consecutive failures mark it down. Passive signal: when connections of
+ * clients to a backend never complete their handshake (answered with RST
+ * or not at all) and none completes, the next probe is brought forward;
+ * only probes give verdicts (abandoned handshakes are easy to forge).
  */
 #ifndef LP_HEALTH_H
 #define LP_HEALTH_H
@@ -35,7 +36,7 @@ struct lp_ctl;
  */
 int lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *meta, uint64_t now);
 
-/** Send due probes, time out unanswered ones, apply passive signals. */
+/** Send due probes (and early ones on a passive signal), time out unanswered ones. */
 void lp_health_tick(struct lp_ctl *c, uint64_t now);
 
 #endif /* LP_HEALTH_H */

@@ -250,6 +250,27 @@ learn(struct lp_ctl *c, uint8_t family, const uint8_t *addr, const struct lp_mac
 	release_held(c, pos);
 }
 
+/* The neighbor says it is still there without repeating its address: a
+ * solicited NA without a target link-layer address option, which is how
+ * Linux answers a unicast solicitation. RFC 4861 7.2.5: an entry that has
+ * an address becomes REACHABLE, its MAC unchanged. */
+static void
+confirm(struct lp_ctl *c, uint8_t family, const uint8_t *addr)
+{
+	uint32_t pos = lp_nbr_lookup(c->dp.nbr, family, addr);
+	struct lp_nbr_entry *e;
+	struct lp_mac mac;
+
+	if (pos == LP_NBR_NONE)
+		return;
+	e = &c->dp.nbr->e[pos];
+	if (e->state == LP_NBR_STATIC || !lp_nbr_mac(c->dp.nbr, pos, &mac))
+		return;
+	e->state = LP_NBR_REACHABLE;
+	e->confirmed = rte_rdtsc();
+	e->probes = 0;
+}
+
 /* A packet rewritten by a worker but for its MACs: @nbr is its next hop's
  * neighbor entry, or LP_NBR_NONE to route by its destination. */
 static void
@@ -447,8 +468,11 @@ handle_nd(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m, const struct lp_p
 			}
 			send_built(c, port, r, lp_pkt_build_na(buf, rte_pktmbuf_tailroom(r), &na));
 		}
-	} else if (meta->icmp_type == 136 && nd.has_lladdr) {	/* neighbor advertisement */
-		learn(c, LP_AF_INET6, nd.target, &nd.lladdr, port);
+	} else if (meta->icmp_type == 136) {	/* neighbor advertisement */
+		if (nd.has_lladdr)
+			learn(c, LP_AF_INET6, nd.target, &nd.lladdr, port);
+		else if (nd.na_flags & LP_ND_NA_SOLICITED)
+			confirm(c, LP_AF_INET6, nd.target);
 	}
 out:
 	rte_pktmbuf_free(m);

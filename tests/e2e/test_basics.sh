@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# limpet speaks to real neighbors: a gratuitous ARP at start, ARP answered
+# for its own address and the VIP, ICMP echo to both, next hops (backends)
+# resolved, and the same over IPv6 (neighbor discovery, echo, a service on
+# an IPv6 VIP served by IPv6 backends). No health check of a healthy
+# backend fails, not even the first one.
+#
+#   test_basics.sh nat|dsr
+set -euo pipefail
+. "$(dirname "$0")/lab.sh"
+MODE=${1:?usage: $0 nat|dsr}
+
+lab_up
+lab_mode "$MODE"
+lab_backends_start
+lab_config "$MODE" v6=1 health=tcp >"$LAB_DIR/limpet.yaml"
+LAB_EAL_EXTRA=--log-level=lib.limpet.health:debug	# every failed check is logged
+lab_limpet_start "$LAB_DIR/limpet.yaml"
+wan_mac=$(lab_limpet_mac wan)
+
+# Before any traffic: the start-up announcement put the VIP and limpet's
+# address into the client's neighbor table (arp_accept=1 lets a gratuitous
+# ARP create entries).
+lab_wait 5 "gratuitous ARP for $VIP4 in the client's neighbor table" \
+	bash -c "ip netns exec $NS_CLIENT ip neigh show $VIP4 dev eth0 | grep -q 'lladdr $wan_mac'"
+lab_ok "gratuitous ARP at start: client learnt $VIP4 is at $wan_mac"
+
+# ARP for the VIP and for limpet's own address, asked afresh.
+for ip4 in "$VIP4" "$LB_WAN4"; do
+	lab_in "$NS_CLIENT" ip neigh flush to "$ip4" dev eth0
+	lab_in "$NS_CLIENT" ping -c 1 -W 2 -I "${CLIENT4[0]}" "$ip4" >/dev/null ||
+		lab_die "no echo reply from $ip4"
+	lab_in "$NS_CLIENT" ip neigh show "$ip4" dev eth0 | grep -q "lladdr $wan_mac" ||
+		lab_die "ARP for $ip4 not answered with limpet's MAC: $(lab_in "$NS_CLIENT" ip neigh show "$ip4")"
+	lab_ok "ARP for $ip4 answered ($wan_mac), ICMP echo answered"
+done
+lab_in "${NS_BACKENDS[0]}" ping -c 1 -W 2 "$LB_LAN4" >/dev/null || lab_die "no echo reply from $LB_LAN4"
+lab_ok "backend1 pings limpet's lan address $LB_LAN4"
+# Echo with a payload and several in a row (checksums over odd lengths).
+lab_in "$NS_CLIENT" ping -c 3 -i 0.2 -s 1001 -W 2 "$VIP4" >/dev/null || lab_die "echo with 1001 bytes to $VIP4"
+lab_ok "ICMP echo with an odd payload size to $VIP4"
+
+# Next hops: limpet resolved every backend (probes and traffic reach them).
+map=$(lab_sweep 2)
+if grep -q ' -$' <<<"$map"; then
+	lab_die "requests failed:"$'\n'"$(grep ' -$' <<<"$map")"
+fi
+used=$(awk '{print $2}' <<<"$map" | sort -u | wc -l)
+[ "$used" -ge 2 ] || lab_die "only $used backend(s) answered"
+lab_ok "40 IPv4 requests answered by $used backends ($MODE)"
+
+# IPv6: neighbor discovery for the VIP and limpet's address, echo, a
+# service on the IPv6 VIP.
+lab_wait 5 "IPv6 address usable on the client" lab_in "$NS_CLIENT" ping -6 -c 1 -W 1 "$LB_WAN6"
+for ip6 in "$VIP6" "$LB_WAN6"; do
+	lab_in "$NS_CLIENT" ip -6 neigh flush to "$ip6" dev eth0
+	lab_in "$NS_CLIENT" ping -6 -c 1 -W 2 -I "${CLIENT6[0]}" "$ip6" >/dev/null ||
+		lab_die "no echo reply from $ip6"
+	lab_in "$NS_CLIENT" ip -6 neigh show "$ip6" dev eth0 | grep -q "lladdr $wan_mac" ||
+		lab_die "ND for $ip6 not answered with limpet's MAC: $(lab_in "$NS_CLIENT" ip -6 neigh show "$ip6")"
+	lab_ok "ND for $ip6 answered ($wan_mac), ICMPv6 echo answered"
+done
+lab_in "${NS_BACKENDS[0]}" ping -6 -c 1 -W 2 "$LB_LAN6" >/dev/null || lab_die "no echo reply from $LB_LAN6"
+lab_ok "backend1 pings limpet's lan address $LB_LAN6"
+declare -A seen6=()
+for src in "${CLIENT6[@]}"; do
+	for _ in 1 2 3; do
+		name=$(lab_get "$src") || lab_die "IPv6 request from $src to [$VIP6] failed"
+		seen6[$name]=1
+	done
+done
+lab_ok "12 IPv6 requests to [$VIP6] answered by: ${!seen6[*]}"
+
+# Health checks passed from the first one on, IPv4 and IPv6: limpet
+# resolves a backend before its first probe instead of failing it.
+failed=$(lab_log_count "check failed")
+[ "$failed" -eq 0 ] || lab_die "failed health checks of healthy backends:"$'\n'"$(grep "check failed" "$LAB_LIMPET_LOG")"
+lab_ok "no health check of the 8 healthy backends (IPv4 and IPv6) failed, the first ones included"
+echo "PASS: basics ($MODE)"
