@@ -108,13 +108,15 @@ worker_to_backend(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, c
 		drop(b, mb, LP_DROP_NO_NEIGHBOR);
 		return;
 	}
-	if (unlikely(s->mode == LP_FWD_TUNNEL && m->l3_len + LP_ENCAP_LEN(be->family) > out->mtu)) {
-		/* Path MTU discovery: the client learns the tunnel's smaller
-		 * MTU from an ICMP error the control thread builds. A packet
-		 * that may be fragmented (IPv4 without DF) is too, but limpet
-		 * does not fragment: it drops it. */
+	if (unlikely(m->l3_len + (s->mode == LP_FWD_TUNNEL ? LP_ENCAP_LEN(be->family) : 0) > out->mtu)) {
+		/* Path MTU discovery: the client learns the egress MTU (less
+		 * the tunnel header) from an ICMP error the control thread
+		 * builds. A packet that may be fragmented (IPv4 without DF) is
+		 * too big as well, but limpet does not fragment: it drops it. */
+		unsigned int room = s->mode == LP_FWD_TUNNEL ? LP_ENCAP_LEN(be->family) : 0;
+
 		if (m->key.family == LP_AF_INET6 || (m->flags & LP_PKT_F_DF))
-			to_slowpath_why(b, mb, LP_SLOW_TOO_BIG, out->mtu - LP_ENCAP_LEN(be->family));
+			to_slowpath_why(b, mb, LP_SLOW_TOO_BIG, out->mtu - room);
 		else
 			drop(b, mb, LP_DROP_TOO_BIG);
 		return;
