@@ -560,7 +560,8 @@ lp_config_equal(const struct lp_config *a, const struct lp_config *b)
 {
 	if (a->n_ports != b->n_ports || a->n_neighbors != b->n_neighbors || a->n_services != b->n_services ||
 	    a->n_routes != b->n_routes ||
-	    a->flows.capacity != b->flows.capacity || a->flows.tcp_timeout != b->flows.tcp_timeout ||
+	    a->flows.capacity != b->flows.capacity || a->flows.capacity6 != b->flows.capacity6 ||
+	    a->flows.tcp_timeout != b->flows.tcp_timeout ||
 	    a->flows.tcp_syn_timeout != b->flows.tcp_syn_timeout ||
 	    a->flows.tcp_fin_timeout != b->flows.tcp_fin_timeout ||
 	    a->flows.udp_timeout != b->flows.udp_timeout || a->affinity_capacity != b->affinity_capacity)

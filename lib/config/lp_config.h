@@ -138,11 +138,12 @@ struct lp_cfg_route {
 };
 
 struct lp_cfg_flows {
-	uint32_t capacity;	/**< flows per limpet, split over worker shards; default 1048576 */
+	uint32_t capacity;	/**< IPv4 flows per limpet, split over worker shards; default 1048576 */
 	uint32_t tcp_timeout;	/**< seconds, established; default 900 */
 	uint32_t tcp_syn_timeout; /**< default 10 */
 	uint32_t tcp_fin_timeout; /**< default 30 */
 	uint32_t udp_timeout;	/**< default 60 */
+	uint32_t capacity6;	/**< IPv6 flows per limpet; 0 (default): capacity / 4 */
 };
 
 /**

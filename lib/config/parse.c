@@ -26,7 +26,7 @@
 	X(P_GATEWAY, "gateway") X(P_MTU, "mtu") X(P_MAC, "mac")
 #define NEIGHBOR_KEYS(X) X(N_ADDRESS, "address") X(N_MAC, "mac") X(N_PORT, "port")
 #define ROUTE_KEYS(X) X(R_PREFIX, "prefix") X(R_VIA, "via") X(R_PORT, "port")
-#define FLOWS_KEYS(X) X(F_CAPACITY, "capacity") X(F_TCP, "tcp_timeout") X(F_SYN, "tcp_syn_timeout") \
+#define FLOWS_KEYS(X) X(F_CAPACITY, "capacity") X(F_CAPACITY6, "capacity6") X(F_TCP, "tcp_timeout") X(F_SYN, "tcp_syn_timeout") \
 	X(F_FIN, "tcp_fin_timeout") X(F_UDP, "udp_timeout")
 #define AFFINITY_KEYS(X) X(A_CAPACITY, "capacity")
 #define SERVICE_KEYS(X) X(S_NAME, "name") X(S_VIP, "vip") X(S_PORT, "port") X(S_TARGET_PORT, "targetPort") \
@@ -304,6 +304,8 @@ parse_flows(struct parse *p, yaml_node_t *n)
 		return;
 	if (v[F_CAPACITY] != NULL)
 		cfg_get_u32(p, v[F_CAPACITY], "capacity", CFG_CAPACITY_MIN, CFG_CAPACITY_MAX, &f->capacity);
+	if (v[F_CAPACITY6] != NULL)
+		cfg_get_u32(p, v[F_CAPACITY6], "capacity6", 0, CFG_CAPACITY_MAX, &f->capacity6);
 	if (v[F_TCP] != NULL)
 		cfg_get_u32(p, v[F_TCP], "tcp_timeout", 1, CFG_TCP_TIMEOUT_MAX, &f->tcp_timeout);
 	if (v[F_SYN] != NULL)

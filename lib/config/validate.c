@@ -224,6 +224,7 @@ check_tables(struct check *k)
 	const struct lp_cfg_pos none = { 0, 0 };
 
 	range(k, none, "flows", "capacity", f->capacity, CFG_CAPACITY_MIN, CFG_CAPACITY_MAX);
+	range(k, none, "flows", "capacity6", f->capacity6, 0, CFG_CAPACITY_MAX);
 	range(k, none, "flows", "tcp_timeout", f->tcp_timeout, 1, CFG_TCP_TIMEOUT_MAX);
 	range(k, none, "flows", "tcp_syn_timeout", f->tcp_syn_timeout, 1, CFG_SHORT_TIMEOUT_MAX);
 	range(k, none, "flows", "tcp_fin_timeout", f->tcp_fin_timeout, 1, CFG_SHORT_TIMEOUT_MAX);

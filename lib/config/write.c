@@ -223,6 +223,8 @@ write_tables(struct writer *w, const struct lp_config *c)
 	scalar(w, "flows");
 	map_start(w, false);
 	kv_u(w, "capacity", c->flows.capacity);
+	if (c->flows.capacity6 != 0)
+		kv_u(w, "capacity6", c->flows.capacity6);
 	kv_u(w, "tcp_timeout", c->flows.tcp_timeout);
 	kv_u(w, "tcp_syn_timeout", c->flows.tcp_syn_timeout);
 	kv_u(w, "tcp_fin_timeout", c->flows.tcp_fin_timeout);

@@ -71,7 +71,7 @@ static int
 create_workers(struct lp_ctl *c, struct lp_diag *d)
 {
 	struct lp_dp *dp = &c->dp;
-	uint32_t n = 0, cap;
+	uint32_t n = 0, cap, cap6;
 	unsigned int lcore;
 	char name[RTE_RING_NAMESIZE];
 
@@ -81,10 +81,13 @@ create_workers(struct lp_ctl *c, struct lp_diag *d)
 		n = c->opts.max_workers;
 	if (n > LP_MAX_WORKERS)
 		n = LP_MAX_WORKERS;
-	/* flows.capacity is for the whole of limpet: RSS splits it evenly. */
+	/* The capacities are for the whole of limpet: RSS splits them evenly. */
 	cap = n ? c->cfg->flows.capacity / n : 0;
 	if (cap < 1024)
 		cap = 1024;
+	cap6 = n ? (c->cfg->flows.capacity6 ? c->cfg->flows.capacity6 : c->cfg->flows.capacity / 4) / n : 0;
+	if (cap6 < 1024)
+		cap6 = 1024;
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct lp_worker *w;
@@ -108,7 +111,7 @@ create_workers(struct lp_ctl *c, struct lp_diag *d)
 		w->lcore = lcore;
 		w->stats = c->worker_stats[i];
 		snprintf(name, sizeof(name), "lp_flows_%u", i);
-		w->flows = lp_flow_shard_create(name, cap, socket, dp->qsbr);
+		w->flows = lp_flow_shard_create(name, cap, cap6, socket, dp->qsbr);
 		snprintf(name, sizeof(name), "lp_slow_%u", i);
 		w->to_ctl = rte_ring_create(name, SLOW_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "lp_inject_%u", i);
@@ -414,6 +417,11 @@ restart_only_changes(struct lp_ctl *c, const struct lp_config *next, struct lp_d
 				bad++;
 			}
 		}
+	}
+	if (cur->flows.capacity6 != next->flows.capacity6) {
+		ctl_err(d, "%s: flows.capacity6 %u → %u takes a restart", next->path, cur->flows.capacity6,
+			next->flows.capacity6);
+		bad++;
 	}
 	if (cur->flows.capacity != next->flows.capacity) {
 		ctl_err(d, "%s: flows.capacity %u → %u takes a restart", next->path, cur->flows.capacity,

@@ -77,11 +77,32 @@ _Static_assert(sizeof(struct lp_flow) == 32, "two flows per cache line");
 #define LP_FLOW_NO_POS UINT32_MAX
 
 /** A worker's shard. */
+/**
+ * IPv4 flows are kept under a compact 16-byte key: with rte_hash's 8-byte
+ * slot header a key then takes 32 bytes, two per cache line and never
+ * straddling one, where the 40-byte key of lp_flow_key takes 48 (half of
+ * them across two lines, of which the hash prefetches one). That is both
+ * the faster lookup and the smaller table. IPv6 keeps the full key.
+ */
+struct lp_flow_key4 {
+	uint8_t src[4];
+	uint8_t dst[4];
+	uint16_t sport, dport;	/**< network order */
+	uint8_t proto;
+	uint8_t pad[3];		/**< always 0 */
+} __attribute__((aligned(8)));
+_Static_assert(sizeof(struct lp_flow_key4) == 16, "compact IPv4 key");
+
+/** Tables of a shard: IPv4 keys, everything else (IPv6). */
+enum { LP_FLOW_T4 = 0, LP_FLOW_T6 = 1 };
+
+/** A worker's shard. Positions of the IPv6 table follow the IPv4 ones in e[]. */
 struct lp_flow_shard {
-	struct rte_hash *h;
-	struct lp_flow *e;	/**< indexed by hash position */
+	struct rte_hash *h[2];	/**< [LP_FLOW_T4], [LP_FLOW_T6] */
+	uint32_t base[2];	/**< first position of each table in e[] */
+	struct lp_flow *e;	/**< indexed by position */
 	uint32_t n_pos;		/**< entries in e[] */
-	uint32_t capacity;
+	uint32_t capacity;	/**< IPv4 and IPv6 flows together */
 	uint32_t age_cursor;
 	struct rte_rcu_qsbr *qsbr;	/**< readers of the shard; NULL: positions free at once */
 	uint32_t dead_head, dead_tail;	/**< deleted positions waiting, oldest first */
@@ -94,8 +115,8 @@ struct lp_flow_shard {
  * RCU variable workers report to (for position reuse).
  * @return the shard or NULL with rte_errno set.
  */
-struct lp_flow_shard *lp_flow_shard_create(const char *name, uint32_t capacity, int socket,
-					   struct rte_rcu_qsbr *qsbr);
+struct lp_flow_shard *lp_flow_shard_create(const char *name, uint32_t capacity4, uint32_t capacity6,
+					   int socket, struct rte_rcu_qsbr *qsbr);
 void lp_flow_shard_free(struct lp_flow_shard *s);
 
 /** Set per-state timeouts in seconds (syn, est, fin, udp) for a TSC of @p hz. */
@@ -105,37 +126,129 @@ void lp_flow_set_timeouts(struct lp_flow_shard *s, uint64_t hz, uint32_t syn_s, 
 /** Seed of the shards' CRC32C hash (the function the hash is created with). */
 #define LP_FLOW_HASH_INIT 0x4c696d70u
 
+/** The compact key of an IPv4 flow key. */
+static inline void
+lp_flow_key4_make(struct lp_flow_key4 *k4, const struct lp_flow_key *k)
+{
+	memcpy(k4->src, k->src, 4);
+	memcpy(k4->dst, k->dst, 4);
+	k4->sport = k->sport;
+	k4->dport = k->dport;
+	k4->proto = k->proto;
+	k4->pad[0] = k4->pad[1] = k4->pad[2] = 0;
+}
+
+/** Which table holds a key. */
+static inline unsigned int
+lp_flow_table_of(const struct lp_flow_key *k)
+{
+	return k->family == LP_AF_INET ? LP_FLOW_T4 : LP_FLOW_T6;
+}
+
+/*
+ * Signature of @p len (a multiple of 8) bytes: CRC32C, then mixed. The key
+ * is read through memcpy: a cast to uint64_t (as rte_hash_crc() does)
+ * could read a key just built field by field in the same function before
+ * its stores (strict aliasing), hashing garbage.
+ */
+static inline hash_sig_t
+lp_flow_crc(const void *key, size_t len)
+{
+	const uint8_t *p = key;
+	uint32_t crc = LP_FLOW_HASH_INIT;
+
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		crc = rte_hash_crc_8byte(w, crc);
+	}
+	/* CRC is linear: keys that differ in a few bits (neighbouring
+	 * addresses and ports) differ in a few signature bits too, and the
+	 * cuckoo table's two buckets per key then collide in patterns. A
+	 * multiply-xorshift spreads them. */
+	crc ^= crc >> 16;
+	crc *= 0x7feb352du;
+	crc ^= crc >> 15;
+	crc *= 0x846ca68bu;
+	crc ^= crc >> 16;
+	return crc;
+}
+
+/** The shards' hash function (rte_hash calls it where it hashes a key itself). */
+uint32_t lp_flow_hash_fn(const void *key, uint32_t len, uint32_t init);
+
 /**
  * Signature (hash) of a key as the shard computes it; equal for every
- * shard. Inline, not through the hash's function pointer: five CRC32
- * instructions instead of an indirect call.
+ * shard. Inline, not through the hash's function pointer: two CRC32
+ * instructions for an IPv4 key, five for an IPv6 one, no indirect call.
  */
 static inline hash_sig_t
 lp_flow_sig(const struct lp_flow_shard *s, const struct lp_flow_key *k)
 {
+	struct lp_flow_key4 k4;
+
 	(void)s;
-	return rte_hash_crc(k, sizeof(*k), LP_FLOW_HASH_INIT);
+	if (k->family != LP_AF_INET)
+		return lp_flow_crc(k, sizeof(*k));
+	lp_flow_key4_make(&k4, k);
+	return lp_flow_crc(&k4, sizeof(k4));
 }
 
 /**
- * Look up to 64 keys; pos[i] is the position or negative when absent, and
- * sig[i] the key's signature (for lp_flow_insert_sig()). The hash
+ * Look up to 64 keys (struct lp_flow_key); pos[i] is the position or
+ * negative when absent, and sig[i] the key's signature (for
+ * lp_flow_insert_sig()). Each table is searched in one bulk call, which
  * prefetches buckets and keys for the whole batch.
  */
 static inline void
 lp_flow_lookup_bulk(const struct lp_flow_shard *s, const void **keys, uint32_t n, hash_sig_t *sig,
 		    int32_t *pos)
 {
-	for (uint32_t i = 0; i < n; i++)
-		sig[i] = lp_flow_sig(s, (const struct lp_flow_key *)keys[i]);
-	rte_hash_lookup_with_hash_bulk(s->h, keys, sig, n, pos);
+	struct lp_flow_key4 k4[64];
+	const void *kp[2][64];
+	hash_sig_t ks[2][64];
+	int32_t r[2][64];
+	uint8_t at[2][64];
+	uint32_t m[2] = { 0, 0 };
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lp_flow_key *k = keys[i];
+		unsigned int t = lp_flow_table_of(k);
+
+		if (t == LP_FLOW_T4) {
+			lp_flow_key4_make(&k4[m[t]], k);
+			kp[t][m[t]] = &k4[m[t]];
+			sig[i] = lp_flow_crc(&k4[m[t]], sizeof(k4[0]));
+		} else {
+			kp[t][m[t]] = k;
+			sig[i] = lp_flow_crc(k, sizeof(*k));
+		}
+		ks[t][m[t]] = sig[i];
+		at[t][m[t]++] = (uint8_t)i;
+	}
+	for (unsigned int t = 0; t < 2; t++) {
+		if (m[t] == 0)
+			continue;
+		rte_hash_lookup_with_hash_bulk(s->h[t], kp[t], ks[t], m[t], r[t]);
+		for (uint32_t j = 0; j < m[t]; j++)
+			pos[at[t][j]] = r[t][j] >= 0 ? r[t][j] + (int32_t)s->base[t] : r[t][j];
+	}
 }
 
 /** Position of one key or negative. Safe from other workers (lock-free readers). */
 static inline int32_t
 lp_flow_lookup_sig(const struct lp_flow_shard *s, const struct lp_flow_key *k, hash_sig_t sig)
 {
-	return rte_hash_lookup_with_hash(s->h, k, sig);
+	struct lp_flow_key4 k4;
+	int32_t pos;
+
+	if (k->family != LP_AF_INET) {
+		pos = rte_hash_lookup_with_hash(s->h[LP_FLOW_T6], k, sig);
+		return pos >= 0 ? pos + (int32_t)s->base[LP_FLOW_T6] : pos;
+	}
+	lp_flow_key4_make(&k4, k);
+	return rte_hash_lookup_with_hash(s->h[LP_FLOW_T4], &k4, sig);
 }
 
 /** Has flow @p f outlived its state's timeout at @p now? */

@@ -83,7 +83,7 @@ fill(struct lp_flow_shard *s, uint32_t base, int32_t *pos, uint32_t max)
 static void
 test_positions_wait_for_readers(void)
 {
-	struct lp_flow_shard *s = lp_flow_shard_create("test_shard", CAP, 0, qsbr);
+	struct lp_flow_shard *s = lp_flow_shard_create("test_shard", CAP, 64, 0, qsbr);
 	static int32_t pos[2 * CAP];
 	uint32_t n, again;
 	struct lp_flow_key k;
@@ -121,7 +121,7 @@ test_positions_wait_for_readers(void)
 static void
 test_double_delete_is_harmless(void)
 {
-	struct lp_flow_shard *s = lp_flow_shard_create("test_shard2", CAP, 0, qsbr);
+	struct lp_flow_shard *s = lp_flow_shard_create("test_shard2", CAP, 64, 0, qsbr);
 	struct lp_flow_key k;
 	int32_t p;
 

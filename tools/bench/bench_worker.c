@@ -361,7 +361,7 @@ config_yaml(uint32_t flow_capacity, uint32_t backends)
 				      ip, (a >> 8) & 255, a & 255);
 	}
 	o += (size_t)snprintf(y + o, cap - o,
-			      "flows: { capacity: %u }\n"
+			      "flows: { capacity: %u, capacity6: 1024 }\n"
 			      "affinity: { capacity: 2097152 }\n"
 			      "services:\n",
 			      flow_capacity);
