@@ -254,16 +254,8 @@ lp_flow_walk(struct lp_flow_shard *s,
 		if (rte_hash_get_key_with_position(s->h[t], local, &key) != 0)
 			continue;
 		if (t == LP_FLOW_T4) {
-			const struct lp_flow_key4 *k4 = key;
-
 			/* Back to the one key type the rest of limpet knows. */
-			memset(&full, 0, sizeof(full));
-			memcpy(full.src, k4->src, 4);
-			memcpy(full.dst, k4->dst, 4);
-			full.sport = k4->sport;
-			full.dport = k4->dport;
-			full.proto = k4->proto;
-			full.family = LP_AF_INET;
+			lp_flow_key4_expand(key, &full);
 			key = &full;
 		}
 		if (fn(ctx, key, &s->e[pos]) != 0)

@@ -85,12 +85,8 @@ _Static_assert(sizeof(struct lp_flow) == 32, "two flows per cache line");
  * the faster lookup and the smaller table. IPv6 keeps the full key.
  */
 struct lp_flow_key4 {
-	uint8_t src[4];
-	uint8_t dst[4];
-	uint16_t sport, dport;	/**< network order */
-	uint8_t proto;
-	uint8_t pad[3];		/**< always 0 */
-} __attribute__((aligned(8)));
+	uint64_t w[2];		/**< addresses; ports and protocol (lp_flow_key4_make()) */
+};
 _Static_assert(sizeof(struct lp_flow_key4) == 16, "compact IPv4 key");
 
 /** Tables of a shard: IPv4 keys, everything else (IPv6). */
@@ -126,16 +122,46 @@ void lp_flow_set_timeouts(struct lp_flow_shard *s, uint64_t hz, uint32_t syn_s, 
 /** Seed of the shards' CRC32C hash (the function the hash is created with). */
 #define LP_FLOW_HASH_INIT 0x4c696d70u
 
+/* The two words of an IPv4 flow's compact key, built in registers: a key
+ * assembled from byte and half-word stores and then read back as words
+ * would stall on store forwarding, once per packet. */
+static inline uint64_t
+lp_flow_key4_w0(const struct lp_flow_key *k)
+{
+	uint32_t src, dst;
+
+	memcpy(&src, k->src, 4);
+	memcpy(&dst, k->dst, 4);
+	return (uint64_t)src | (uint64_t)dst << 32;
+}
+
+static inline uint64_t
+lp_flow_key4_w1(const struct lp_flow_key *k)
+{
+	return (uint64_t)k->sport | (uint64_t)k->dport << 16 | (uint64_t)k->proto << 32;
+}
+
 /** The compact key of an IPv4 flow key. */
 static inline void
 lp_flow_key4_make(struct lp_flow_key4 *k4, const struct lp_flow_key *k)
 {
-	memcpy(k4->src, k->src, 4);
-	memcpy(k4->dst, k->dst, 4);
-	k4->sport = k->sport;
-	k4->dport = k->dport;
-	k4->proto = k->proto;
-	k4->pad[0] = k4->pad[1] = k4->pad[2] = 0;
+	k4->w[0] = lp_flow_key4_w0(k);
+	k4->w[1] = lp_flow_key4_w1(k);
+}
+
+/** The flow key of a compact one (for walks and views). */
+static inline void
+lp_flow_key4_expand(const struct lp_flow_key4 *k4, struct lp_flow_key *k)
+{
+	uint32_t src = (uint32_t)k4->w[0], dst = (uint32_t)(k4->w[0] >> 32);
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->src, &src, 4);
+	memcpy(k->dst, &dst, 4);
+	k->sport = (uint16_t)k4->w[1];
+	k->dport = (uint16_t)(k4->w[1] >> 16);
+	k->proto = (uint8_t)(k4->w[1] >> 32);
+	k->family = LP_AF_INET;
 }
 
 /** Which table holds a key. */
@@ -143,6 +169,21 @@ static inline unsigned int
 lp_flow_table_of(const struct lp_flow_key *k)
 {
 	return k->family == LP_AF_INET ? LP_FLOW_T4 : LP_FLOW_T6;
+}
+
+/* CRC is linear: keys that differ in a few bits (neighbouring addresses
+ * and ports) differ in a few signature bits too, and the cuckoo table's
+ * two buckets per key then collide in patterns that make inserts search
+ * long. A multiply-xorshift spreads them. */
+static inline hash_sig_t
+lp_flow_mix(uint32_t crc)
+{
+	crc ^= crc >> 16;
+	crc *= 0x7feb352du;
+	crc ^= crc >> 15;
+	crc *= 0x846ca68bu;
+	crc ^= crc >> 16;
+	return crc;
 }
 
 /*
@@ -163,16 +204,15 @@ lp_flow_crc(const void *key, size_t len)
 		memcpy(&w, p + i, 8);
 		crc = rte_hash_crc_8byte(w, crc);
 	}
-	/* CRC is linear: keys that differ in a few bits (neighbouring
-	 * addresses and ports) differ in a few signature bits too, and the
-	 * cuckoo table's two buckets per key then collide in patterns. A
-	 * multiply-xorshift spreads them. */
-	crc ^= crc >> 16;
-	crc *= 0x7feb352du;
-	crc ^= crc >> 15;
-	crc *= 0x846ca68bu;
-	crc ^= crc >> 16;
-	return crc;
+	return lp_flow_mix(crc);
+}
+
+/* The signature of a compact key from its words (what lp_flow_crc() of
+ * the key in memory gives). */
+static inline hash_sig_t
+lp_flow_sig4(uint64_t w0, uint64_t w1)
+{
+	return lp_flow_mix(rte_hash_crc_8byte(w1, rte_hash_crc_8byte(w0, LP_FLOW_HASH_INIT)));
 }
 
 /** The shards' hash function (rte_hash calls it where it hashes a key itself). */
@@ -186,13 +226,10 @@ uint32_t lp_flow_hash_fn(const void *key, uint32_t len, uint32_t init);
 static inline hash_sig_t
 lp_flow_sig(const struct lp_flow_shard *s, const struct lp_flow_key *k)
 {
-	struct lp_flow_key4 k4;
-
 	(void)s;
 	if (k->family != LP_AF_INET)
 		return lp_flow_crc(k, sizeof(*k));
-	lp_flow_key4_make(&k4, k);
-	return lp_flow_crc(&k4, sizeof(k4));
+	return lp_flow_sig4(lp_flow_key4_w0(k), lp_flow_key4_w1(k));
 }
 
 /**
@@ -217,9 +254,12 @@ lp_flow_lookup_bulk(const struct lp_flow_shard *s, const void **keys, uint32_t n
 		unsigned int t = lp_flow_table_of(k);
 
 		if (t == LP_FLOW_T4) {
-			lp_flow_key4_make(&k4[m[t]], k);
+			uint64_t w0 = lp_flow_key4_w0(k), w1 = lp_flow_key4_w1(k);
+
+			k4[m[t]].w[0] = w0;
+			k4[m[t]].w[1] = w1;
 			kp[t][m[t]] = &k4[m[t]];
-			sig[i] = lp_flow_crc(&k4[m[t]], sizeof(k4[0]));
+			sig[i] = lp_flow_sig4(w0, w1);
 		} else {
 			kp[t][m[t]] = k;
 			sig[i] = lp_flow_crc(k, sizeof(*k));
