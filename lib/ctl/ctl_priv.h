@@ -64,7 +64,10 @@ struct lp_ctl {
 	struct lp_retire *retire;
 	struct lp_stats *stats;		/**< the control thread's own counters */
 	struct lp_stats *worker_stats[LP_MAX_WORKERS];
-	struct msvc *svc[LP_MAX_SERVICES];
+	struct msvc *svc[LP_MAX_SERVICES];	/**< by id; set only through ctl_svc_set() */
+	struct msvc *svc_sorted[LP_MAX_SERVICES];	/**< by name, rebuilt when stale */
+	uint32_t n_sorted;
+	bool sorted_stale;
 	uint16_t svc_gen[LP_MAX_SERVICES];
 	uint8_t gslot_used[LP_STATS_BE_SLOTS];
 	uint32_t gslot_hint;
@@ -82,6 +85,11 @@ struct lp_ctl {
 };
 
 /* model.c */
+/** Install (or with NULL, clear) service slot @p id; marks the by-name order stale. */
+void ctl_svc_set(struct lp_ctl *c, uint32_t id, struct msvc *s);
+/** Services ordered by name (cached; valid until the next ctl_svc_set()). */
+uint32_t ctl_svc_sorted(struct lp_ctl *c, struct msvc *const **list);
+/** Service named @p name, by binary search of the by-name order. */
 struct msvc *ctl_svc_find(struct lp_ctl *c, const char *name);
 struct mbe *ctl_be_find(struct msvc *s, const struct lp_ip *addr, uint16_t port);
 int ctl_publish(struct lp_ctl *c, struct msvc *s, uint64_t now);

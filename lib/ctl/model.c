@@ -65,13 +65,52 @@ epstr(const struct lp_ip *ip, uint16_t port, char *buf, size_t len)
 	return buf;
 }
 
+void
+ctl_svc_set(struct lp_ctl *c, uint32_t id, struct msvc *s)
+{
+	c->svc[id] = s;
+	c->sorted_stale = true;
+}
+
+static int
+svc_name_cmp(const void *a, const void *b)
+{
+	const struct msvc *x = *(const struct msvc *const *)a, *y = *(const struct msvc *const *)b;
+
+	return strcmp(x->cfg.name, y->cfg.name);
+}
+
+uint32_t
+ctl_svc_sorted(struct lp_ctl *c, struct msvc *const **list)
+{
+	if (c->sorted_stale) {
+		uint32_t n = 0;
+
+		for (uint32_t i = 0; i < LP_MAX_SERVICES; i++)
+			if (c->svc[i] != NULL)
+				c->svc_sorted[n++] = c->svc[i];
+		qsort(c->svc_sorted, n, sizeof(c->svc_sorted[0]), svc_name_cmp);
+		c->n_sorted = n;
+		c->sorted_stale = false;
+	}
+	*list = c->svc_sorted;
+	return c->n_sorted;
+}
+
+static int
+svc_key_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct msvc *const *)elem)->cfg.name);
+}
+
 struct msvc *
 ctl_svc_find(struct lp_ctl *c, const char *name)
 {
-	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++)
-		if (c->svc[i] != NULL && strcmp(c->svc[i]->cfg.name, name) == 0)
-			return c->svc[i];
-	return NULL;
+	struct msvc *const *list;
+	uint32_t n = ctl_svc_sorted(c, &list);
+	struct msvc *const *hit = bsearch(name, list, n, sizeof(list[0]), svc_key_cmp);
+
+	return hit != NULL ? *hit : NULL;
 }
 
 static int
@@ -463,10 +502,10 @@ ctl_svc_add(struct lp_ctl *c, const struct lp_cfg_service *cfg, uint64_t now, st
 		s->be[i].eligible_since = 0;
 		s->be[i].added_at = 0;
 	}
-	c->svc[id] = s;
+	ctl_svc_set(c, id, s);
 	ret = ctl_publish(c, s, now);
 	if (ret != 0) {
-		c->svc[id] = NULL;
+		ctl_svc_set(c, id, NULL);
 		goto fail;
 	}
 	return 0;
@@ -483,7 +522,7 @@ model_svc_del(struct lp_ctl *c, struct msvc *s)
 {
 	struct lp_svc *old;
 
-	c->svc[s->id] = NULL;
+	ctl_svc_set(c, s->id, NULL);
 	old = lp_svc_publish(&c->dp.svcs, s->id, NULL);
 	note_publish(c);
 	if (old != NULL)
@@ -508,7 +547,7 @@ ctl_model_free(struct lp_ctl *c)
 		if (c->svc[i] != NULL) {
 			rte_free(c->svc[i]->load);
 			msvc_free(c->svc[i]);
-			c->svc[i] = NULL;
+			ctl_svc_set(c, i, NULL);
 		}
 	}
 	lp_svc_index_free(lp_svc_index_publish(&c->dp.svcs, NULL));

@@ -140,34 +140,12 @@ lp_ctl_table_view(struct lp_ctl *c, struct lp_table_view *v)
 	v->binding_capacity = c->dp.aff->capacity;
 }
 
-static int
-svc_name_cmp(const void *a, const void *b)
-{
-	const struct msvc *x = *(const struct msvc *const *)a, *y = *(const struct msvc *const *)b;
-
-	return strcmp(x->cfg.name, y->cfg.name);
-}
-
-static uint32_t
-sorted_services(struct lp_ctl *c, struct msvc **out)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++)
-		if (c->svc[i] != NULL)
-			out[n++] = c->svc[i];
-	qsort(out, n, sizeof(*out), svc_name_cmp);
-	return n;
-}
-
 uint32_t
 lp_ctl_service_count(struct lp_ctl *c)
 {
-	uint32_t n = 0;
+	struct msvc *const *list;
 
-	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++)
-		n += c->svc[i] != NULL;
-	return n;
+	return ctl_svc_sorted(c, &list);
 }
 
 /* Flow entries pointing at a backend. Without affinity the load count is
@@ -212,8 +190,8 @@ fill_service_view(struct lp_ctl *c, const struct msvc *s, struct lp_service_view
 int
 lp_ctl_service_view(struct lp_ctl *c, uint32_t i, struct lp_service_view *v)
 {
-	struct msvc *list[LP_MAX_SERVICES];
-	uint32_t n = sorted_services(c, list);
+	struct msvc *const *list;
+	uint32_t n = ctl_svc_sorted(c, &list);
 
 	if (i >= n)
 		return -ENOENT;
