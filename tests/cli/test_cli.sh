@@ -256,6 +256,14 @@ ok help
 has "$OUT" '^show backends NAME' "help over the socket"
 ok show services
 has "$OUT" '^dns +10\.0\.0\.53:53/udp +nat +maglev +None +1/1 +- +0$' "show services: a service without affinity"
+# tools/limpetctl, the wrapper a checkout runs, is the same client.
+set +e
+LIMPET_BUILD=$(dirname "$(dirname "$LIMPETCTL")") timeout 30 "$HERE/../../tools/limpetctl" -t 20 \
+	show services >"$TMP/wrap.out" 2>"$TMP/wrap.err"
+rc=$?
+set -e
+check "tools/limpetctl show services exits 0 (got $rc)" [ "$rc" -eq 0 ]
+check "tools/limpetctl prints what build/tools/limpetctl prints" cmp -s "$OUT" "$TMP/wrap.out"
 ok show service web6
 has "$OUT" '^vip +\[fd00::100\]:443/tcp$' "show service of an IPv6 service"
 ok show backends dns
