@@ -7,11 +7,19 @@
 # frame NAT'ed to a backend (address, port, MAC, TTL, checksums) and every
 # malformed one dropped.
 #
-# usage: replay.sh LIMPET LIMPET_GEN
+# usage: replay.sh LIMPET LIMPET_GEN [WRAPPER]
+# With WRAPPER (tools/limpet-gen), the IPv4 scenario is written through it,
+# so the checkout's wrapper is tested on the same build.
 set -eu
 
 limpet=$(realpath "$1")
 gen=$(realpath "$2")
+gen_v4=$gen
+if [ $# -ge 3 ]; then
+	gen_v4=$(realpath -s "$3")
+	LIMPET_BUILD=$(dirname "$(dirname "$(dirname "$gen")")")
+	export LIMPET_BUILD
+fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"
@@ -58,7 +66,7 @@ replay() {
 }
 
 # 1. TCP connections over IPv4, 5% malformed frames on top.
-"$gen" --pcap-out v4.pcap --scenario conn --clients 20 --flows 5 --data 3 --malformed 5 >gen_v4.txt ||
+"$gen_v4" --pcap-out v4.pcap --scenario conn --clients 20 --flows 5 --data 3 --malformed 5 >gen_v4.txt ||
 	fail "limpet-gen --pcap-out"
 total=$(figure gen_pcap_pkts gen_v4.txt)
 malformed=$(figure gen_pcap_malformed gen_v4.txt)
