@@ -19,6 +19,7 @@
 #include <rte_thash.h>
 
 #include "itest.h"
+#include "lp_test.h"
 
 static struct rte_mempool *pool;
 
@@ -69,6 +70,16 @@ itest_eal_init_prefix(const char *prog, unsigned int workers, const char *file_p
 		return ret;
 	pool = rte_pktmbuf_pool_create("itest_pool", 32767, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	return pool == NULL ? -ENOMEM : 0;
+}
+
+int
+itest_main(const char *prog, unsigned int workers, const struct lp_test_suite *suites)
+{
+	if (itest_eal_init(prog, workers) != 0) {
+		fprintf(stderr, "EAL initialisation failed\n");
+		return EXIT_FAILURE;
+	}
+	return lp_test_run(suites);
 }
 
 struct rte_mempool *

@@ -21,6 +21,8 @@
 
 #define ITEST_MAX_Q 8
 
+struct lp_test_suite;
+
 /** A ring-backed port: the test writes rx[q], limpet transmits into tx[q]. */
 struct itest_port {
 	char name[32];
@@ -42,6 +44,13 @@ int itest_eal_init(const char *prog, unsigned int workers);
  * directory (telemetry socket) no other test shares.
  */
 int itest_eal_init_prefix(const char *prog, unsigned int workers, const char *file_prefix);
+
+/**
+ * A test program's main(): initialise EAL with @p workers worker lcores
+ * (itest_eal_init()), then run @p suites (lp_test_run()). Returns the
+ * process exit status.
+ */
+int itest_main(const char *prog, unsigned int workers, const struct lp_test_suite *suites);
 
 /** Create a ring port with @p nq queue pairs; its DPDK device name is "net_ring_" + @p name. */
 int itest_port_create(struct itest_port *p, const char *name, uint32_t nq);
