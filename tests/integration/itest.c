@@ -271,6 +271,18 @@ itest_poll(struct lp_ctl *c, unsigned int ms)
 	}
 }
 
+void
+itest_client_ip(char *buf, size_t len, unsigned int net, unsigned int i)
+{
+	snprintf(buf, len, "172.%u.%u.%u", net, i / 200, i % 200 + 1);
+}
+
+unsigned int
+itest_client_index(const uint8_t *a)
+{
+	return (unsigned int)a[2] * 200 + a[3] - 1;
+}
+
 int
 itest_frame(uint8_t *buf, size_t cap, const struct lp_mac *dst_mac, const char *src, uint16_t sport,
 	    const char *dst, uint16_t dport, uint8_t proto, uint8_t tcp_flags)

@@ -88,6 +88,15 @@ void itest_poll(struct lp_ctl *c, unsigned int ms);
 /** The test mbuf pool (for leak checks: rte_mempool_avail_count). */
 struct rte_mempool *itest_pool(void);
 
+/**
+ * Write client @p i's address to @p buf: 172.@p net.(i / 200).(i % 200 + 1),
+ * 200 clients to a /24, so that itest_client_index() can number them back.
+ */
+void itest_client_ip(char *buf, size_t len, unsigned int net, unsigned int i);
+
+/** The number i of the client whose IPv4 address (network order) is @p a. */
+unsigned int itest_client_index(const uint8_t *a);
+
 /** Build a TCP/UDP frame from a client to a destination (host-order ports). */
 int itest_frame(uint8_t *buf, size_t cap, const struct lp_mac *dst_mac, const char *src, uint16_t sport,
 		const char *dst, uint16_t dport, uint8_t proto, uint8_t tcp_flags);
