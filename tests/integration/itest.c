@@ -19,6 +19,7 @@
 #include <rte_thash.h>
 
 #include "itest.h"
+#include "lp_test.h"
 
 static struct rte_mempool *pool;
 
@@ -69,6 +70,16 @@ itest_eal_init_prefix(const char *prog, unsigned int workers, const char *file_p
 		return ret;
 	pool = rte_pktmbuf_pool_create("itest_pool", 32767, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	return pool == NULL ? -ENOMEM : 0;
+}
+
+int
+itest_main(const char *prog, unsigned int workers, const struct lp_test_suite *suites)
+{
+	if (itest_eal_init(prog, workers) != 0) {
+		fprintf(stderr, "EAL initialisation failed\n");
+		return EXIT_FAILURE;
+	}
+	return lp_test_run(suites);
 }
 
 struct rte_mempool *
@@ -258,6 +269,18 @@ itest_poll(struct lp_ctl *c, unsigned int ms)
 		lp_ctl_poll(c, rte_rdtsc());
 		rte_delay_us_sleep(200);
 	}
+}
+
+void
+itest_client_ip(char *buf, size_t len, unsigned int net, unsigned int i)
+{
+	snprintf(buf, len, "172.%u.%u.%u", net, i / 200, i % 200 + 1);
+}
+
+unsigned int
+itest_client_index(const uint8_t *a)
+{
+	return (unsigned int)a[2] * 200 + a[3] - 1;
 }
 
 int

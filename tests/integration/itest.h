@@ -21,6 +21,8 @@
 
 #define ITEST_MAX_Q 8
 
+struct lp_test_suite;
+
 /** A ring-backed port: the test writes rx[q], limpet transmits into tx[q]. */
 struct itest_port {
 	char name[32];
@@ -42,6 +44,13 @@ int itest_eal_init(const char *prog, unsigned int workers);
  * directory (telemetry socket) no other test shares.
  */
 int itest_eal_init_prefix(const char *prog, unsigned int workers, const char *file_prefix);
+
+/**
+ * A test program's main(): initialise EAL with @p workers worker lcores
+ * (itest_eal_init()), then run @p suites (lp_test_run()). Returns the
+ * process exit status.
+ */
+int itest_main(const char *prog, unsigned int workers, const struct lp_test_suite *suites);
 
 /** Create a ring port with @p nq queue pairs; its DPDK device name is "net_ring_" + @p name. */
 int itest_port_create(struct itest_port *p, const char *name, uint32_t nq);
@@ -78,6 +87,15 @@ void itest_poll(struct lp_ctl *c, unsigned int ms);
 
 /** The test mbuf pool (for leak checks: rte_mempool_avail_count). */
 struct rte_mempool *itest_pool(void);
+
+/**
+ * Write client @p i's address to @p buf: 172.@p net.(i / 200).(i % 200 + 1),
+ * 200 clients to a /24, so that itest_client_index() can number them back.
+ */
+void itest_client_ip(char *buf, size_t len, unsigned int net, unsigned int i);
+
+/** The number i of the client whose IPv4 address (network order) is @p a. */
+unsigned int itest_client_index(const uint8_t *a);
 
 /** Build a TCP/UDP frame from a client to a destination (host-order ports). */
 int itest_frame(uint8_t *buf, size_t cap, const struct lp_mac *dst_mac, const char *src, uint16_t sport,

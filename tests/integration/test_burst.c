@@ -152,9 +152,5 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (itest_eal_init(argv[0], 2) != 0) {
-		fprintf(stderr, "EAL initialisation failed\n");
-		return EXIT_FAILURE;
-	}
-	return lp_test_run(suites);
+	return itest_main(argv[0], 2, suites);
 }

@@ -55,16 +55,10 @@ static uint32_t frame_len[2 * N_FLOWS];
 static atomic_bool producing;
 static _Atomic uint64_t received, misdirected, unknown;
 
-static void
-client_ip(char *buf, size_t len, unsigned int i)
-{
-	snprintf(buf, len, "172.18.%u.%u", i / 200, i % 200 + 1);
-}
-
 static int
 flow_of(const struct lp_pkt_meta *m)
 {
-	unsigned int c = (unsigned int)m->key.src[2] * 200 + m->key.src[3] - 1;
+	unsigned int c = itest_client_index(m->key.src);
 	uint16_t dport = ntohs(m->key.dport);
 
 	if (c >= N_FLOWS || (dport != 8080 && dport != 8081))
@@ -166,7 +160,7 @@ test_changes_under_load_lose_and_move_nothing(void)
 		uint8_t syn[128];
 		int len;
 
-		client_ip(cip, sizeof(cip), f % N_FLOWS);
+		itest_client_ip(cip, sizeof(cip), 18, f % N_FLOWS);
 		len = itest_frame(syn, sizeof(syn), NULL, cip, 3333, f < N_FLOWS ? "10.0.0.100" : "10.0.0.101", 80,
 				  IPPROTO_TCP, LP_TCP_SYN);
 		CU_ASSERT_FATAL(itest_inject(&wan, syn, (uint32_t)len) == 0);
@@ -264,9 +258,5 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (itest_eal_init(argv[0], 2) != 0) {
-		fprintf(stderr, "EAL initialisation failed\n");
-		return EXIT_FAILURE;
-	}
-	return lp_test_run(suites);
+	return itest_main(argv[0], 2, suites);
 }

@@ -421,7 +421,7 @@ craft_tx_full(enum lp_drop r)
 	(void)r;
 	itest_drain(&lan);
 	for (uint32_t i = 0; i < n; i++) {
-		snprintf(ip, sizeof(ip), "172.17.%u.%u", i / 200, i % 200 + 1);
+		itest_client_ip(ip, sizeof(ip), 17, i);
 		inject(&wan, f, tcp(f, ip, 2000, "10.0.0.100", 80, LP_TCP_SYN));
 	}
 	wait_workers_idle();
@@ -454,7 +454,7 @@ craft_no_neighbor(enum lp_drop r)
 	for (int i = 0; worker_drops_of(r) == before && rte_get_tsc_cycles() < end; i++) {
 		char ip[32];
 
-		snprintf(ip, sizeof(ip), "172.19.%d.%d", i / 200, i % 200 + 1);
+		itest_client_ip(ip, sizeof(ip), 19, (unsigned int)i);
 		inject(&wan, f, tcp(f, ip, 3000, "10.0.0.106", 80, LP_TCP_SYN));
 		itest_poll(ctl, 100);
 		itest_drain(&lan);
@@ -536,7 +536,7 @@ mixed_traffic(void)
 	/* New connections and their second packets (flow hits), through both
 	 * services; more than the flow table holds. */
 	for (uint32_t i = 0; i < 6000; i++) {
-		snprintf(ip, sizeof(ip), "172.20.%u.%u", i / 200, i % 200 + 1);
+		itest_client_ip(ip, sizeof(ip), 20, i);
 		inject(&wan, f, tcp(f, ip, 4000, i % 2 ? "10.0.0.100" : "10.0.0.101", 80, LP_TCP_SYN));
 		inject(&wan, f, tcp(f, ip, 4000, i % 2 ? "10.0.0.100" : "10.0.0.101", 80, LP_TCP_ACK));
 		if (i % 256 == 255)
@@ -544,7 +544,7 @@ mixed_traffic(void)
 	}
 	/* NAT replies from the backends. */
 	for (uint32_t i = 0; i < 500; i++) {
-		snprintf(ip, sizeof(ip), "172.20.%u.%u", i / 200, i % 200 + 1);
+		itest_client_ip(ip, sizeof(ip), 20, i);
 		inject(&lan, f, tcp(f, i % 2 ? "10.1.0.11" : "10.1.0.12", 8081, ip, 4000, LP_TCP_SYN | LP_TCP_ACK));
 	}
 	/* Malformed frames, packets for no service, echo requests. */
@@ -643,9 +643,5 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (itest_eal_init(argv[0], 2) != 0) {
-		fprintf(stderr, "EAL initialisation failed\n");
-		return EXIT_FAILURE;
-	}
-	return lp_test_run(suites);
+	return itest_main(argv[0], 2, suites);
 }

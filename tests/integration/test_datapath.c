@@ -93,18 +93,6 @@ static uint32_t *lens;
 /* backend (last address byte - 11) of each sticky client after test 1 */
 static int sticky_of[N_CLIENTS];
 
-static void
-client_ip(char *buf, size_t len, unsigned int i)
-{
-	snprintf(buf, len, "172.16.%u.%u", i / 200, i % 200 + 1);
-}
-
-static unsigned int
-client_index(const uint8_t *a)
-{
-	return (unsigned int)a[2] * 200 + a[3] - 1;
-}
-
 /* Checksums of an output frame against a full recomputation. */
 static void
 assert_checksums(const uint8_t *f, uint32_t len, struct lp_pkt_meta *m)
@@ -152,7 +140,7 @@ send_syns(const char *vip, unsigned int clients, unsigned int conns, uint16_t sp
 		for (unsigned int j = 0; j < conns; j++) {
 			int len;
 
-			client_ip(ip, sizeof(ip), i);
+			itest_client_ip(ip, sizeof(ip), 16, i);
 			len = itest_frame(f, sizeof(f), NULL, ip, (uint16_t)(sport0 + j), vip, 80, IPPROTO_TCP,
 					  LP_TCP_SYN);
 			CU_ASSERT_FATAL(len > 0);
@@ -178,7 +166,7 @@ test_affinity_pins_client_on_every_worker(void)
 
 		assert_checksums(out[k], lens[k], &m);
 		CU_ASSERT(m.key.dport == htons(8080));
-		ci = client_index(m.key.src);
+		ci = itest_client_index(m.key.src);
 		be = m.key.dst[3] - 11u;
 		CU_ASSERT_FATAL(ci < N_CLIENTS && be < N_BACKENDS);
 		if (sticky_of[ci] < 0)
@@ -235,7 +223,7 @@ test_nat_replies_translated_on_any_worker(void)
 	for (unsigned int i = 0; i < n; i++) {
 		int len;
 
-		client_ip(cip, sizeof(cip), i);
+		itest_client_ip(cip, sizeof(cip), 16, i);
 		snprintf(bip, sizeof(bip), "10.1.0.%d", 11 + sticky_of[i]);
 		len = itest_frame(f, sizeof(f), NULL, bip, 8080, cip, 20000, IPPROTO_TCP, LP_TCP_SYN | LP_TCP_ACK);
 		CU_ASSERT_FATAL(len > 0);
@@ -251,7 +239,7 @@ test_nat_replies_translated_on_any_worker(void)
 		CU_ASSERT(memcmp(m.key.src, vip, 4) == 0);
 		CU_ASSERT(m.key.sport == htons(80));
 		CU_ASSERT(m.key.dport == htons(20000));
-		CU_ASSERT(client_index(m.key.dst) < n);
+		CU_ASSERT(itest_client_index(m.key.dst) < n);
 		CU_ASSERT(memcmp(out[k], gw.b, 6) == 0);
 		CU_ASSERT(m.ttl == 63);
 	}
@@ -296,7 +284,7 @@ test_tunnel_output_bytes(void)
 		int len;
 		const uint8_t *o, *outer;
 
-		client_ip(cip, sizeof(cip), 500 + i);
+		itest_client_ip(cip, sizeof(cip), 16, 500 + i);
 		len = itest_frame(f, sizeof(f), NULL, cip, 5555, "10.0.0.103", 80, IPPROTO_TCP, LP_TCP_SYN);
 		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
 		CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, out, lens) == 1);
@@ -346,7 +334,7 @@ plain_backends(unsigned int n, uint16_t sport, int *be)
 	for (unsigned int i = 0; i < n; i++) {
 		int len;
 
-		client_ip(cip, sizeof(cip), i);
+		itest_client_ip(cip, sizeof(cip), 16, i);
 		len = itest_frame(f, sizeof(f), NULL, cip, sport, "10.0.0.101", 80, IPPROTO_TCP, LP_TCP_ACK);
 		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
 	}
@@ -355,7 +343,7 @@ plain_backends(unsigned int n, uint16_t sport, int *be)
 		struct lp_pkt_meta m;
 
 		CU_ASSERT_FATAL(lp_pkt_parse(out[k], lens[k], &m) == LP_DROP_NONE);
-		be[client_index(m.key.src)] = m.key.dst[3];
+		be[itest_client_index(m.key.src)] = m.key.dst[3];
 	}
 }
 
@@ -402,7 +390,7 @@ test_removed_backend_moves_only_its_clients(void)
 	for (unsigned int i = 0; i < N_CLIENTS; i++) {
 		int len;
 
-		client_ip(cip, sizeof(cip), i);
+		itest_client_ip(cip, sizeof(cip), 16, i);
 		len = itest_frame(f, sizeof(f), NULL, cip, 40000, "10.0.0.100", 80, IPPROTO_TCP, LP_TCP_SYN);
 		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
 		len = itest_frame(f, sizeof(f), NULL, cip, 20000, "10.0.0.100", 80, IPPROTO_TCP, LP_TCP_ACK);
@@ -421,7 +409,7 @@ test_removed_backend_moves_only_its_clients(void)
 			int be;
 
 			CU_ASSERT_FATAL(lp_pkt_parse(out[k], lens[k], &m) == LP_DROP_NONE);
-			ci = client_index(m.key.src);
+			ci = itest_client_index(m.key.src);
 			be = m.key.dst[3] - 11;
 			CU_ASSERT(be != 1);	/* nobody reaches the removed backend */
 			if (sticky_of[ci] != 1)
@@ -561,9 +549,5 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (itest_eal_init(argv[0], 2) != 0) {
-		fprintf(stderr, "EAL initialisation failed\n");
-		return EXIT_FAILURE;
-	}
-	return lp_test_run(suites);
+	return itest_main(argv[0], 2, suites);
 }

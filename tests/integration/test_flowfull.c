@@ -69,7 +69,7 @@ test_full_shard_degrades_to_stateless(void)
 		for (unsigned int i = 0; i < n; i++) {
 			int len;
 
-			snprintf(cip, sizeof(cip), "172.16.%u.%u", i / 200, i % 200 + 1);
+			itest_client_ip(cip, sizeof(cip), 16, i);
 			len = itest_frame(f, sizeof(f), NULL, cip, 1000, "10.0.0.100", 80, IPPROTO_TCP, LP_TCP_SYN);
 			CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
 			if (i % 64 == 63 || i == n - 1) {
@@ -84,7 +84,7 @@ test_full_shard_degrades_to_stateless(void)
 
 					CU_ASSERT_FATAL(lp_pkt_parse(out[j], lens[j], &m) == LP_DROP_NONE);
 					/* by client: two workers' outputs interleave */
-					c = (unsigned int)m.key.src[2] * 200 + m.key.src[3] - 1;
+					c = itest_client_index(m.key.src);
 					CU_ASSERT_FATAL(c < n);
 					(round == 0 ? first : again)[c] = m.key.dst[3];
 				}
@@ -125,9 +125,5 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (itest_eal_init(argv[0], 2) != 0) {
-		fprintf(stderr, "EAL initialisation failed\n");
-		return EXIT_FAILURE;
-	}
-	return lp_test_run(suites);
+	return itest_main(argv[0], 2, suites);
 }

@@ -73,18 +73,6 @@ static struct lp_ctl *ctl;
 static uint8_t (*out)[2048];
 static uint32_t *lens;
 
-static void
-client_ip(char *buf, size_t len, unsigned int i)
-{
-	snprintf(buf, len, "172.17.%u.%u", i / 200, i % 200 + 1);
-}
-
-static unsigned int
-client_index(const uint8_t *a)
-{
-	return (unsigned int)a[2] * 200 + a[3] - 1;
-}
-
 static struct lp_ip
 ip(const char *s)
 {
@@ -109,7 +97,7 @@ send_map(const char *vip, const unsigned int *clients, unsigned int n, uint16_t 
 	for (unsigned int k = 0; k < n; k++) {
 		int len;
 
-		client_ip(cip, sizeof(cip), clients[k]);
+		itest_client_ip(cip, sizeof(cip), 17, clients[k]);
 		len = itest_frame(f, sizeof(f), NULL, cip, sport, vip, 80, IPPROTO_TCP, flags);
 		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
 	}
@@ -119,7 +107,7 @@ send_map(const char *vip, const unsigned int *clients, unsigned int n, uint16_t 
 		struct lp_pkt_meta m;
 
 		CU_ASSERT_FATAL(lp_pkt_parse(out[k], lens[k], &m) == LP_DROP_NONE);
-		be[client_index(m.key.src)] = m.key.dst[3];
+		be[itest_client_index(m.key.src)] = m.key.dst[3];
 	}
 }
 
@@ -352,7 +340,7 @@ test_remove_drains_first(void)
 			char cip[32];
 			struct lp_ip c;
 
-			client_ip(cip, sizeof(cip), i);
+			itest_client_ip(cip, sizeof(cip), 17, i);
 			c = ip(cip);
 			CU_ASSERT(lp_ctl_affinity_clear(ctl, "remove", &c, NULL) == 1);
 		}
@@ -457,9 +445,5 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (itest_eal_init(argv[0], 2) != 0) {
-		fprintf(stderr, "EAL initialisation failed\n");
-		return EXIT_FAILURE;
-	}
-	return lp_test_run(suites);
+	return itest_main(argv[0], 2, suites);
 }

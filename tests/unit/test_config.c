@@ -11,80 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_check.h"
 #include "lp_config.h"
 #include "lp_test.h"
 
 /* One port, on lines 1-2, for cases about something else. */
 #define PORTS "ports:\n  - { name: wan, device: net_null0, address: 10.0.0.1/24 }\n"
-
-static struct lp_ip
-ip(const char *s)
-{
-	struct lp_ip a;
-
-	CU_ASSERT_FATAL(lp_ip_parse(s, &a) == 0);
-	return a;
-}
-
-static void
-print_diag(const char *what, const struct lp_diag *d)
-{
-	fprintf(stderr, "\n%s: got %u message(s):\n", what, d->n);
-	for (uint32_t i = 0; i < d->n; i++)
-		fprintf(stderr, "  %s\n", d->msg[i]);
-}
-
-/* Parse text that must be valid; fails the test with the messages otherwise. */
-static struct lp_config *
-parse_ok(const char *yaml)
-{
-	struct lp_diag d = { 0 };
-	struct lp_config *c = lp_config_parse(yaml, strlen(yaml), "t.yaml", &d);
-
-	if (c == NULL || d.n != 0)
-		print_diag("parse_ok", &d);
-	CU_ASSERT_PTR_NOT_NULL(c);
-	CU_ASSERT_EQUAL(d.n, 0);
-	lp_diag_clear(&d);
-	return c;
-}
-
-/* Exactly these messages, in this order (NULL-terminated). */
-static bool
-diag_is(const struct lp_diag *d, const char *const *expect)
-{
-	uint32_t n = 0;
-
-	while (expect[n] != NULL)
-		n++;
-	if (d->n != n)
-		return false;
-	for (uint32_t i = 0; i < n; i++)
-		if (strcmp(d->msg[i], expect[i]) != 0)
-			return false;
-	return true;
-}
-
-static void
-expect_problems(const char *what, const char *yaml, const char *const *expect)
-{
-	struct lp_diag d = { 0 };
-	struct lp_config *c;
-
-	errno = 0;
-	c = lp_config_parse(yaml, strlen(yaml), "t.yaml", &d);
-	CU_ASSERT_PTR_NULL(c);
-	CU_ASSERT_EQUAL(errno, EINVAL);
-	if (!diag_is(&d, expect)) {
-		print_diag(what, &d);
-		fprintf(stderr, "expected:\n");
-		for (uint32_t i = 0; expect[i] != NULL; i++)
-			fprintf(stderr, "  %s\n", expect[i]);
-		CU_FAIL(what);
-	}
-	lp_config_free(c);
-	lp_diag_clear(&d);
-}
 
 /* ---- a valid config ---- */
 
@@ -140,7 +72,7 @@ static const char full_yaml[] =
 static void
 test_full_example(void)
 {
-	struct lp_config *c = parse_ok(full_yaml);
+	struct lp_config *c = cc_parse_ok(full_yaml);
 	const struct lp_cfg_service *web, *dns;
 	const struct lp_cfg_port *wan;
 	struct lp_mac mac;
@@ -257,8 +189,8 @@ test_full_example(void)
 static void
 test_defaults(void)
 {
-	struct lp_config *c = parse_ok(PORTS "services:\n  - { name: web, vip: 10.0.0.100, port: 80, "
-					     "backends: [{ address: 10.1.0.11 }] }\n");
+	struct lp_config *c = cc_parse_ok(PORTS "services:\n  - { name: web, vip: 10.0.0.100, port: 80, "
+						"backends: [{ address: 10.1.0.11 }] }\n");
 	const struct lp_cfg_service *s;
 	char buf[LP_IP_STRLEN];
 
@@ -308,29 +240,29 @@ test_defaults(void)
 static void
 test_alternate_forms(void)
 {
-	struct lp_config *c = parse_ok("ports:\n"
-				       "  - name: wan\n"
-				       "    device: net_null0\n"
-				       "    address: \"fd00::1/64\"\n"
-				       "    gateway: \"fd00::fe\"\n"
-				       "neighbors:\n"
-				       "flows:\n"
-				       "services:\n"
-				       "  - name: a.b_c-1\n"
-				       "    vip: \"fd00::100\"\n"
-				       "    port: \"443\"\n"
-				       "    protocol: tcp\n"
-				       "    sessionAffinity: clientip\n"
-				       "    tunnelSource: \"fd00:9::/48\"\n"
-				       "    healthCheck: { type: HTTP, interval: 10, timeout: 9.999 }\n"
-				       "    backends:\n"
-				       "      - { address: \"fd00::11\", state: Drain }\n"
-				       "  - name: empty\n"
-				       "    vip: 10.0.0.1\n"
-				       "    port: 1\n"
-				       "    boundedLoad: 100\n"
-				       "    maglevSize: 655373\n"
-				       "    backends: []\n");
+	struct lp_config *c = cc_parse_ok("ports:\n"
+					  "  - name: wan\n"
+					  "    device: net_null0\n"
+					  "    address: \"fd00::1/64\"\n"
+					  "    gateway: \"fd00::fe\"\n"
+					  "neighbors:\n"
+					  "flows:\n"
+					  "services:\n"
+					  "  - name: a.b_c-1\n"
+					  "    vip: \"fd00::100\"\n"
+					  "    port: \"443\"\n"
+					  "    protocol: tcp\n"
+					  "    sessionAffinity: clientip\n"
+					  "    tunnelSource: \"fd00:9::/48\"\n"
+					  "    healthCheck: { type: HTTP, interval: 10, timeout: 9.999 }\n"
+					  "    backends:\n"
+					  "      - { address: \"fd00::11\", state: Drain }\n"
+					  "  - name: empty\n"
+					  "    vip: 10.0.0.1\n"
+					  "    port: 1\n"
+					  "    boundedLoad: 100\n"
+					  "    maglevSize: 655373\n"
+					  "    backends: []\n");
 	char buf[LP_IP_STRLEN];
 
 	CU_ASSERT_FATAL(c != NULL && c->n_services == 2);
@@ -357,15 +289,9 @@ test_alternate_forms(void)
 
 /* ---- every kind of problem, with its exact message ---- */
 
-struct problem_case {
-	const char *what;
-	const char *yaml;
-	const char *expect[4];
-};
-
 #define SVC(extra) PORTS "services:\n  - { name: web, vip: 10.0.0.100, port: 80" extra " }\n"
 
-static const struct problem_case problem_cases[] = {
+static const struct cc_problem_case problem_cases[] = {
 	{ "yaml syntax error", "ports: [\n  a: b\n",
 	  { "t.yaml:3:1: syntax error: did not find expected ',' or ']' (while parsing a flow sequence at 1:8)" } },
 	{ "tab in indentation", "ports:\n  - name: a\n\tdevice: x\n",
@@ -522,11 +448,7 @@ static const struct problem_case problem_cases[] = {
 static void
 test_problem_table(void)
 {
-	unsigned int n = 0;
-
-	for (const struct problem_case *pc = problem_cases; pc->what != NULL; pc++, n++)
-		expect_problems(pc->what, pc->yaml, pc->expect);
-	CU_ASSERT(n >= 25);
+	CU_ASSERT(cc_expect_problem_table(problem_cases) >= 25);
 }
 
 /* One mistake per kind in one file: each is reported, in file order, nothing stops early. */
@@ -577,7 +499,7 @@ test_many_problems_at_once(void)
 		NULL,
 	};
 
-	expect_problems("many problems", yaml, expect);
+	cc_expect_problems("many problems", yaml, expect);
 }
 
 /* Thousands of mistakes: the first CFG_DIAG_MAX are listed, the rest counted. */
@@ -618,10 +540,8 @@ test_maglev_smaller_than_backends(void)
 		len += (size_t)snprintf(yaml + len, cap - len, "      - { address: 10.1.%d.%d }\n", i / 200,
 					i % 200 + 1);
 	CU_ASSERT_PTR_NULL(lp_config_parse(yaml, len, "t.yaml", &d));
-	if (!diag_is(&d, expect)) {
-		print_diag("maglev size", &d);
+	if (!cc_diag_is("maglev size", &d, expect))
 		CU_FAIL("maglevSize smaller than the backends");
-	}
 	lp_diag_clear(&d);
 	free(yaml);
 }
@@ -711,49 +631,17 @@ test_load_file(void)
 
 /* ---- writing ---- */
 
-/* Write c, parse the text back; returns the text (caller frees). */
-static char *
-write_text(const struct lp_config *c)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT_EQUAL(lp_config_write(c, f), 0);
-	fclose(f);
-	return text;
-}
-
-static void
-check_round_trip(const struct lp_config *c)
-{
-	char *text = write_text(c), *again;
-	struct lp_config *back = parse_ok(text);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(back);
-	if (!lp_config_equal(c, back))
-		fprintf(stderr, "\nround trip changed the config; written text:\n%s", text);
-	CU_ASSERT(lp_config_equal(c, back));
-	/* writing what was read gives the same text again */
-	again = write_text(back);
-	CU_ASSERT_STRING_EQUAL(again, text);
-	free(again);
-	free(text);
-	lp_config_free(back);
-}
-
 static void
 test_round_trip(void)
 {
-	struct lp_config *c = parse_ok(full_yaml), *d;
+	struct lp_config *c = cc_parse_ok(full_yaml), *d;
 
 	CU_ASSERT_FATAL(c != NULL);
-	check_round_trip(c);
+	cc_check_round_trip(c, NULL);
 	/* defaults only */
-	d = parse_ok(PORTS);
+	d = cc_parse_ok(PORTS);
 	CU_ASSERT_FATAL(d != NULL);
-	check_round_trip(d);
+	cc_check_round_trip(d, NULL);
 	lp_config_free(d);
 	/* every optional setting away from its default, odd doubles included */
 	c->services[1].bounded_load = 1.1;
@@ -769,14 +657,14 @@ test_round_trip(void)
 	c->services[0].rebalance_rate = 1000000;
 	memset(&c->ports[0].gateway4, 0, sizeof(c->ports[0].gateway4));
 	CU_ASSERT_EQUAL(lp_config_validate(c, NULL), 0);
-	check_round_trip(c);
+	cc_check_round_trip(c, NULL);
 	lp_config_free(c);
 }
 
 static void
 test_write_rejects_bad_neighbor(void)
 {
-	struct lp_config *c = parse_ok(full_yaml);
+	struct lp_config *c = cc_parse_ok(full_yaml);
 	FILE *f = fopen("/dev/null", "w");
 
 	CU_ASSERT_FATAL(c != NULL && f != NULL);
@@ -804,21 +692,21 @@ build(void)
 	strcpy(c->ports[0].name, "wan");
 	strcpy(c->ports[0].device, "net_null0");
 	c->ports[0].n_addrs = 1;
-	c->ports[0].addr[0] = ip("10.0.0.1");
+	c->ports[0].addr[0] = cc_ip("10.0.0.1");
 	c->ports[0].prefix[0] = 24;
 	c->n_neighbors = 1;
-	c->neighbors[0].addr = ip("10.0.0.2");
+	c->neighbors[0].addr = cc_ip("10.0.0.2");
 	c->neighbors[0].mac.b[0] = 2;
 	c->n_services = 1;
 	lp_config_service_init(&c->services[0]);
 	strcpy(c->services[0].name, "web");
-	c->services[0].vip = ip("10.0.0.100");
+	c->services[0].vip = cc_ip("10.0.0.100");
 	c->services[0].port = 80;
 	c->services[0].backends = calloc(2, sizeof(struct lp_cfg_backend));
 	CU_ASSERT_FATAL(c->services[0].backends != NULL);
 	c->services[0].n_backends = 1;
 	lp_config_backend_init(&c->services[0].backends[0]);
-	c->services[0].backends[0].addr = ip("10.1.0.11");
+	c->services[0].backends[0].addr = cc_ip("10.1.0.11");
 	c->services[0].backends[0].port = 8080;
 	return c;
 }
@@ -826,8 +714,8 @@ build(void)
 static void
 test_new_and_init_defaults(void)
 {
-	struct lp_config *c = lp_config_new(), *parsed = parse_ok(PORTS "services:\n  - { name: web, vip: "
-									 "10.0.0.100, port: 80 }\n");
+	struct lp_config *c = lp_config_new();
+	struct lp_config *parsed = cc_parse_ok(PORTS "services:\n  - { name: web, vip: 10.0.0.100, port: 80 }\n");
 	struct lp_cfg_service s;
 	struct lp_cfg_backend b;
 	struct lp_cfg_port p;
@@ -840,7 +728,7 @@ test_new_and_init_defaults(void)
 	CU_ASSERT_EQUAL(c->affinity_capacity, parsed->affinity_capacity);
 	lp_config_service_init(&s);
 	strcpy(s.name, "web");
-	s.vip = ip("10.0.0.100");
+	s.vip = cc_ip("10.0.0.100");
 	s.port = 80;
 	s.pos = parsed->services[0].pos;
 	s.health.pos = parsed->services[0].health.pos;
@@ -858,7 +746,7 @@ test_new_and_init_defaults(void)
 static void
 test_dup_is_deep(void)
 {
-	struct lp_config *c = parse_ok(full_yaml), *d;
+	struct lp_config *c = cc_parse_ok(full_yaml), *d;
 
 	CU_ASSERT_FATAL(c != NULL);
 	d = lp_config_dup(c);
@@ -874,105 +762,91 @@ test_dup_is_deep(void)
 	lp_config_free(d);
 }
 
+/* Mutation n of a copy of full_yaml's config, one field each; false for the last, which changes no setting. */
+static bool
+mutate_config(struct lp_config *d, unsigned int n)
+{
+	struct lp_cfg_port *p = &d->ports[0];
+	struct lp_cfg_service *s = &d->services[0];
+
+	switch (n) {
+	case 0: p->name[0] = 'x'; break;
+	case 1: p->device[0] = 'x'; break;
+	case 2: p->n_addrs = 1; break;
+	case 3: p->addr[1].a[15] ^= 1; break;
+	case 4: p->prefix[1] = 65; break;
+	case 5: p->gateway4.a[3] ^= 1; break;
+	case 6: p->gateway6.family = 0; break;
+	case 7: p->mtu = 1500; break;
+	case 8: p->has_mac = false; break;
+	case 9: p->mac.b[5] ^= 1; break;
+	case 10: d->neighbors[0].addr.a[3] ^= 1; break;
+	case 11: d->neighbors[0].mac.b[5] ^= 1; break;
+	case 12: d->neighbors[0].port = 0; break;
+	case 13: d->flows.capacity++; break;
+	case 14: d->flows.tcp_timeout++; break;
+	case 15: d->flows.tcp_syn_timeout++; break;
+	case 16: d->flows.tcp_fin_timeout++; break;
+	case 17: d->flows.udp_timeout++; break;
+	case 18: d->affinity_capacity++; break;
+	case 19: s->name[0] = 'x'; break;
+	case 20: s->vip.a[3] ^= 1; break;
+	case 21: s->port++; break;
+	case 22: s->target_port++; break;
+	case 23: s->proto = IPPROTO_UDP; break;
+	case 24: s->forwarding = LP_FWD_NAT; break;
+	case 25: s->scheduler = LP_SCHED_MAGLEV; break;
+	case 26: s->affinity = false; break;
+	case 27: s->affinity_timeout_s++; break;
+	case 28: s->prefix_v4++; break;
+	case 29: s->prefix_v6++; break;
+	case 30: s->bounded_load = 1.5; break;
+	case 31: s->slow_start_s++; break;
+	case 32: s->drain_timeout_s++; break;
+	case 33: s->rebalance = LP_REBALANCE_OFF; break;
+	case 34: s->rebalance_rate++; break;
+	case 35: s->maglev_size = 257; break;
+	case 36: s->tunnel_src4.a[1] ^= 1; break;
+	case 37: s->tunnel_src4_len++; break;
+	case 38: s->tunnel_src6.a[1] ^= 1; break;
+	case 39: s->tunnel_src6_len++; break;
+	case 40: s->health.type = LP_HEALTH_TCP; break;
+	case 41: s->health.port++; break;
+	case 42: s->health.path[1] = 'x'; break;
+	case 43: s->health.interval_ms++; break;
+	case 44: s->health.timeout_ms++; break;
+	case 45: s->health.rise++; break;
+	case 46: s->health.fall++; break;
+	case 47: s->n_backends--; break;
+	case 48: s->backends[1].addr.a[15] ^= 1; break;
+	case 49: s->backends[1].port++; break;
+	case 50: s->backends[1].weight++; break;
+	case 51: s->backends[1].state = LP_BACKEND_UP; break;
+	case 52: d->n_ports = 1; d->n_neighbors = 0; break;
+	case 53: d->n_neighbors = 0; break;
+	case 54: free(d->services[1].backends); d->n_services = 1; break;
+	default:
+		/* positions and the path are not settings */
+		p->pos.line++;
+		s->pos.col++;
+		s->backends[0].pos.line++;
+		free(d->path);
+		d->path = NULL;
+		return false;
+	}
+	return true;
+}
+
 /* lp_config_equal() must see a change in any field, or round-trip tests prove nothing. */
 static void
 test_equal_sees_every_field(void)
 {
-	struct lp_config *c = parse_ok(full_yaml);
-	struct lp_cfg_service *s;
-	struct lp_cfg_port *p;
-	unsigned int n;
+	struct lp_config *c = cc_parse_ok(full_yaml);
 
 	CU_ASSERT_FATAL(c != NULL);
-	for (n = 0;; n++) {
-		struct lp_config *d = lp_config_dup(c);
-		bool changed = true;
-
-		CU_ASSERT_FATAL(d != NULL);
-		p = &d->ports[0];
-		s = &d->services[0];
-		switch (n) {
-		case 0: p->name[0] = 'x'; break;
-		case 1: p->device[0] = 'x'; break;
-		case 2: p->n_addrs = 1; break;
-		case 3: p->addr[1].a[15] ^= 1; break;
-		case 4: p->prefix[1] = 65; break;
-		case 5: p->gateway4.a[3] ^= 1; break;
-		case 6: p->gateway6.family = 0; break;
-		case 7: p->mtu = 1500; break;
-		case 8: p->has_mac = false; break;
-		case 9: p->mac.b[5] ^= 1; break;
-		case 10: d->neighbors[0].addr.a[3] ^= 1; break;
-		case 11: d->neighbors[0].mac.b[5] ^= 1; break;
-		case 12: d->neighbors[0].port = 0; break;
-		case 13: d->flows.capacity++; break;
-		case 14: d->flows.tcp_timeout++; break;
-		case 15: d->flows.tcp_syn_timeout++; break;
-		case 16: d->flows.tcp_fin_timeout++; break;
-		case 17: d->flows.udp_timeout++; break;
-		case 18: d->affinity_capacity++; break;
-		case 19: s->name[0] = 'x'; break;
-		case 20: s->vip.a[3] ^= 1; break;
-		case 21: s->port++; break;
-		case 22: s->target_port++; break;
-		case 23: s->proto = IPPROTO_UDP; break;
-		case 24: s->forwarding = LP_FWD_NAT; break;
-		case 25: s->scheduler = LP_SCHED_MAGLEV; break;
-		case 26: s->affinity = false; break;
-		case 27: s->affinity_timeout_s++; break;
-		case 28: s->prefix_v4++; break;
-		case 29: s->prefix_v6++; break;
-		case 30: s->bounded_load = 1.5; break;
-		case 31: s->slow_start_s++; break;
-		case 32: s->drain_timeout_s++; break;
-		case 33: s->rebalance = LP_REBALANCE_OFF; break;
-		case 34: s->rebalance_rate++; break;
-		case 35: s->maglev_size = 257; break;
-		case 36: s->tunnel_src4.a[1] ^= 1; break;
-		case 37: s->tunnel_src4_len++; break;
-		case 38: s->tunnel_src6.a[1] ^= 1; break;
-		case 39: s->tunnel_src6_len++; break;
-		case 40: s->health.type = LP_HEALTH_TCP; break;
-		case 41: s->health.port++; break;
-		case 42: s->health.path[1] = 'x'; break;
-		case 43: s->health.interval_ms++; break;
-		case 44: s->health.timeout_ms++; break;
-		case 45: s->health.rise++; break;
-		case 46: s->health.fall++; break;
-		case 47: s->n_backends--; break;
-		case 48: s->backends[1].addr.a[15] ^= 1; break;
-		case 49: s->backends[1].port++; break;
-		case 50: s->backends[1].weight++; break;
-		case 51: s->backends[1].state = LP_BACKEND_UP; break;
-		case 52: d->n_ports = 1; d->n_neighbors = 0; break;
-		case 53: d->n_neighbors = 0; break;
-		case 54: free(d->services[1].backends); d->n_services = 1; break;
-		default:
-			/* positions and the path are not settings */
-			changed = false;
-			p->pos.line++;
-			s->pos.col++;
-			s->backends[0].pos.line++;
-			free(d->path);
-			d->path = NULL;
-			break;
-		}
-		if (lp_config_equal(c, d) == changed)
-			fprintf(stderr, "\nmutation %u not seen\n", n);
-		CU_ASSERT_NOT_EQUAL(lp_config_equal(c, d), changed);
-		lp_config_free(d);
-		if (!changed)
-			break;
-	}
-	CU_ASSERT_EQUAL(n, 55);
+	CU_ASSERT_EQUAL(cc_check_mutations(c, mutate_config), 55);
 	lp_config_free(c);
 }
-
-struct memory_case {
-	const char *what;
-	void (*change)(struct lp_config *c);
-	const char *expect[3];
-};
 
 static void change_nothing(struct lp_config *c) { (void)c; }
 static void change_no_ports(struct lp_config *c) { c->n_ports = 0; c->n_neighbors = 0; }
@@ -995,7 +869,7 @@ static void change_flows(struct lp_config *c) { c->flows.udp_timeout = 0; c->aff
 static void
 change_family(struct lp_config *c)
 {
-	c->services[0].backends[0].addr = ip("fd00::11");
+	c->services[0].backends[0].addr = cc_ip("fd00::11");
 }
 
 static void
@@ -1028,7 +902,7 @@ change_clash_and_scheduler(struct lp_config *c)
 	c->services[1].scheduler = 7;
 }
 
-static const struct memory_case memory_cases[] = {
+static const struct cc_memory_case memory_cases[] = {
 	{ "valid", change_nothing, { NULL } },
 	{ "no ports", change_no_ports, { "config: at least one port is required" } },
 	{ "mtu", change_mtu, { "config: port 'wan': mtu: 100 is out of range 576..9000" } },
@@ -1069,29 +943,14 @@ static const struct memory_case memory_cases[] = {
 static void
 test_validate_in_memory(void)
 {
-	for (const struct memory_case *mc = memory_cases; mc->what != NULL; mc++) {
-		struct lp_config *c = build();
-		struct lp_diag d = { 0 };
-		int rc;
-
-		mc->change(c);
-		rc = lp_config_validate(c, &d);
-		CU_ASSERT_EQUAL(rc, mc->expect[0] != NULL ? -EINVAL : 0);
-		if (!diag_is(&d, mc->expect)) {
-			print_diag(mc->what, &d);
-			CU_FAIL(mc->what);
-		}
-		lp_diag_clear(&d);
-		lp_config_free(c);
-	}
+	cc_expect_memory_table(memory_cases, build);
 }
 
 /* A config read from a file and then changed points at the file's lines. */
 static void
 test_validate_keeps_positions(void)
 {
-	struct lp_config *c = parse_ok(full_yaml);
-	struct lp_diag d = { 0 };
+	struct lp_config *c = cc_parse_ok(full_yaml);
 	static const char *const expect[] = {
 		"t.yaml:16:5: maglevSize: 1048576 is out of range 251..655373",
 		"t.yaml:36:9: duplicate backend 10.1.0.11:8080, first at 35:9",
@@ -1102,12 +961,7 @@ test_validate_keeps_positions(void)
 	c->services[0].maglev_size = 65536 * 16;
 	c->services[0].backends[1] = c->services[0].backends[0];
 	c->services[0].backends[1].pos = (struct lp_cfg_pos){ 36, 9 };
-	CU_ASSERT_EQUAL(lp_config_validate(c, &d), -EINVAL);
-	if (!diag_is(&d, expect)) {
-		print_diag("positions", &d);
-		CU_FAIL("validate positions");
-	}
-	lp_diag_clear(&d);
+	cc_expect_validate("positions", c, expect);
 	lp_config_free(c);
 }
 
@@ -1117,7 +971,7 @@ test_round_trip_built(void)
 	struct lp_config *c = build();
 
 	CU_ASSERT_EQUAL(lp_config_validate(c, NULL), 0);
-	check_round_trip(c);
+	cc_check_round_trip(c, NULL);
 	lp_config_free(c);
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_check.h"
 #include "lp_config.h"
 #include "lp_test.h"
 
@@ -20,58 +21,6 @@
 
 /* One route on line 5: its mapping at column 5, the first key at column 7. */
 #define ROUTE(fields) PORTS "routes:\n  - { " fields " }\n"
-
-static struct lp_ip
-ip(const char *s)
-{
-	struct lp_ip a;
-
-	CU_ASSERT_FATAL(lp_ip_parse(s, &a) == 0);
-	return a;
-}
-
-static void
-print_diag(const char *what, const struct lp_diag *d)
-{
-	fprintf(stderr, "\n%s: got %u message(s):\n", what, d->n);
-	for (uint32_t i = 0; i < d->n; i++)
-		fprintf(stderr, "  %s\n", d->msg[i]);
-}
-
-static struct lp_config *
-parse_ok(const char *yaml)
-{
-	struct lp_diag d = { 0 };
-	struct lp_config *c = lp_config_parse(yaml, strlen(yaml), "t.yaml", &d);
-
-	if (c == NULL || d.n != 0)
-		print_diag("parse_ok", &d);
-	CU_ASSERT_PTR_NOT_NULL(c);
-	CU_ASSERT_EQUAL(d.n, 0);
-	lp_diag_clear(&d);
-	return c;
-}
-
-/* Exactly these messages, in this order (NULL-terminated); prints the difference otherwise. */
-static bool
-diag_is(const char *what, const struct lp_diag *d, const char *const *expect)
-{
-	uint32_t n = 0;
-	bool same;
-
-	while (expect[n] != NULL)
-		n++;
-	same = d->n == n;
-	for (uint32_t i = 0; same && i < n; i++)
-		same = strcmp(d->msg[i], expect[i]) == 0;
-	if (!same) {
-		print_diag(what, d);
-		fprintf(stderr, "expected:\n");
-		for (uint32_t i = 0; i < n; i++)
-			fprintf(stderr, "  %s\n", expect[i]);
-	}
-	return same;
-}
 
 /* ---- valid routes ---- */
 
@@ -109,18 +58,18 @@ test_valid_routes(void)
 		{ "0.0.0.0", 0, "10.1.0.253", 1, 6 },	 /* a default route through one port */
 		{ "::", 0, "fd00::fe", 0, 7 },
 	};
-	struct lp_config *c = parse_ok(routes_yaml);
+	struct lp_config *c = cc_parse_ok(routes_yaml);
 	char buf[128];
 
 	CU_ASSERT_FATAL(c != NULL);
 	CU_ASSERT_EQUAL_FATAL(c->n_routes, sizeof(expect) / sizeof(expect[0]));
 	for (uint32_t i = 0; i < c->n_routes; i++) {
 		const struct lp_cfg_route *r = &c->routes[i];
-		struct lp_ip want = ip(expect[i].prefix);
+		struct lp_ip want = cc_ip(expect[i].prefix);
 
 		CU_ASSERT(lp_ip_equal(&r->prefix, &want));
 		CU_ASSERT_EQUAL(r->len, expect[i].len);
-		want = ip(expect[i].via);
+		want = cc_ip(expect[i].via);
 		CU_ASSERT(lp_ip_equal(&r->via, &want));
 		CU_ASSERT_EQUAL(r->port, expect[i].port);
 		CU_ASSERT_EQUAL(r->pos.line, expect[i].line);
@@ -152,7 +101,7 @@ test_prefix_edges(void)
 
 		snprintf(yaml, sizeof(yaml), ROUTE("prefix: \"%s\", via: \"%s\", port: core"), *g,
 			 strchr(*g, ':') != NULL ? "fd00:1::fe" : "10.1.0.254");
-		c = parse_ok(yaml);
+		c = cc_parse_ok(yaml);
 		if (c == NULL)
 			fprintf(stderr, "prefix %s refused\n", *g);
 		lp_config_free(c);
@@ -161,13 +110,7 @@ test_prefix_edges(void)
 
 /* ---- every kind of problem, with its exact message ---- */
 
-struct problem_case {
-	const char *what;
-	const char *yaml;
-	const char *expect[4];
-};
-
-static const struct problem_case problem_cases[] = {
+static const struct cc_problem_case problem_cases[] = {
 	{ "unknown key with suggestion", ROUTE("prefix: 10.20.0.0/16, vai: 10.1.0.254, port: core"),
 	  { "t.yaml:5:5: missing key 'via' in route",
 	    "t.yaml:5:29: unknown key 'vai' in route, did you mean 'via'?" } },
@@ -252,67 +195,30 @@ static const struct problem_case problem_cases[] = {
 static void
 test_problem_table(void)
 {
-	unsigned int n = 0;
-
-	for (const struct problem_case *pc = problem_cases; pc->what != NULL; pc++, n++) {
-		struct lp_diag d = { 0 };
-		struct lp_config *c;
-
-		errno = 0;
-		c = lp_config_parse(pc->yaml, strlen(pc->yaml), "t.yaml", &d);
-		CU_ASSERT_PTR_NULL(c);
-		CU_ASSERT_EQUAL(errno, EINVAL);
-		if (!diag_is(pc->what, &d, pc->expect))
-			CU_FAIL(pc->what);
-		lp_config_free(c);
-		lp_diag_clear(&d);
-	}
-	CU_ASSERT(n >= 30);
+	CU_ASSERT(cc_expect_problem_table(problem_cases) >= 30);
 }
 
 /* ---- writing ---- */
 
-static char *
-write_text(const struct lp_config *c)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT_EQUAL(lp_config_write(c, f), 0);
-	fclose(f);
-	return text;
-}
-
 static void
 test_round_trip(void)
 {
-	struct lp_config *c = parse_ok(routes_yaml), *back;
-	char *text, *again;
+	struct lp_config *c = cc_parse_ok(routes_yaml);
+	char *text;
 
 	CU_ASSERT_FATAL(c != NULL);
-	text = write_text(c);
+	cc_check_round_trip(c, &text);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "routes:\n"
 					    "- {prefix: 10.20.0.0/16, via: 10.1.0.254, port: core}\n"
 					    "- {prefix: 'fd00:20::/48', via: 'fd00:1::fe', port: core}\n"));
-	back = parse_ok(text);
-	CU_ASSERT_FATAL(back != NULL);
-	if (!lp_config_equal(c, back))
-		fprintf(stderr, "\nround trip changed the config; written text:\n%s", text);
-	CU_ASSERT(lp_config_equal(c, back));
-	again = write_text(back);
-	CU_ASSERT_STRING_EQUAL(again, text);
-	free(again);
 	free(text);
-	lp_config_free(back);
 	lp_config_free(c);
 }
 
 static void
 test_write_rejects_bad_port(void)
 {
-	struct lp_config *c = parse_ok(routes_yaml);
+	struct lp_config *c = cc_parse_ok(routes_yaml);
 	FILE *f = fopen("/dev/null", "w");
 
 	CU_ASSERT_FATAL(c != NULL && f != NULL);
@@ -327,7 +233,7 @@ test_write_rejects_bad_port(void)
 static void
 test_dup_is_deep(void)
 {
-	struct lp_config *c = parse_ok(routes_yaml), *d;
+	struct lp_config *c = cc_parse_ok(routes_yaml), *d;
 
 	CU_ASSERT_FATAL(c != NULL);
 	d = lp_config_dup(c);
@@ -335,7 +241,7 @@ test_dup_is_deep(void)
 	CU_ASSERT_EQUAL(d->n_routes, 6);
 	CU_ASSERT(d->routes != NULL && d->routes != c->routes);
 	CU_ASSERT(lp_config_equal(c, d));
-	d->routes[0].via = ip("10.1.0.253");
+	d->routes[0].via = cc_ip("10.1.0.253");
 	CU_ASSERT(lp_ip_equal(&c->routes[0].via, &(struct lp_ip){ LP_AF_INET, { 10, 1, 0, 254 } }));
 	CU_ASSERT_FALSE(lp_config_equal(c, d));
 	lp_config_free(d);
@@ -349,41 +255,34 @@ test_dup_is_deep(void)
 	lp_config_free(c);
 }
 
+/* Mutation n of a copy of routes_yaml's config, one field each; false for the last, which changes no setting. */
+static bool
+mutate_route(struct lp_config *d, unsigned int n)
+{
+	struct lp_cfg_route *r = &d->routes[1];
+
+	switch (n) {
+	case 0: r->prefix.a[3] ^= 1; break;
+	case 1: r->prefix.family = LP_AF_INET; break;
+	case 2: r->len++; break;
+	case 3: r->via.a[15] ^= 1; break;
+	case 4: r->port = 0; break;
+	case 5: d->n_routes--; break;
+	default:
+		/* positions are not settings */
+		r->pos.line++;
+		return false;
+	}
+	return true;
+}
+
 static void
 test_equal_sees_every_field(void)
 {
-	struct lp_config *c = parse_ok(routes_yaml);
-	unsigned int n;
+	struct lp_config *c = cc_parse_ok(routes_yaml);
 
 	CU_ASSERT_FATAL(c != NULL);
-	for (n = 0;; n++) {
-		struct lp_config *d = lp_config_dup(c);
-		struct lp_cfg_route *r;
-		bool changed = true;
-
-		CU_ASSERT_FATAL(d != NULL);
-		r = &d->routes[1];
-		switch (n) {
-		case 0: r->prefix.a[3] ^= 1; break;
-		case 1: r->prefix.family = LP_AF_INET; break;
-		case 2: r->len++; break;
-		case 3: r->via.a[15] ^= 1; break;
-		case 4: r->port = 0; break;
-		case 5: d->n_routes--; break;
-		default:
-			/* positions are not settings */
-			changed = false;
-			r->pos.line++;
-			break;
-		}
-		if (lp_config_equal(c, d) == changed)
-			fprintf(stderr, "\nmutation %u not seen\n", n);
-		CU_ASSERT_NOT_EQUAL(lp_config_equal(c, d), changed);
-		lp_config_free(d);
-		if (!changed)
-			break;
-	}
-	CU_ASSERT_EQUAL(n, 6);
+	CU_ASSERT_EQUAL(cc_check_mutations(c, mutate_route), 6);
 	lp_config_free(c);
 }
 
@@ -402,41 +301,35 @@ build(void)
 	strcpy(c->ports[0].name, "core");
 	strcpy(c->ports[0].device, "net_null0");
 	c->ports[0].n_addrs = 2;
-	c->ports[0].addr[0] = ip("10.1.0.1");
+	c->ports[0].addr[0] = cc_ip("10.1.0.1");
 	c->ports[0].prefix[0] = 24;
-	c->ports[0].addr[1] = ip("fd00:1::1");
+	c->ports[0].addr[1] = cc_ip("fd00:1::1");
 	c->ports[0].prefix[1] = 64;
 	lp_config_port_init(&c->ports[1]);
 	strcpy(c->ports[1].name, "edge");
 	strcpy(c->ports[1].device, "net_null1");
 	c->ports[1].n_addrs = 1;
-	c->ports[1].addr[0] = ip("10.0.0.1");
+	c->ports[1].addr[0] = cc_ip("10.0.0.1");
 	c->ports[1].prefix[0] = 24;
 	c->n_routes = 1;
-	c->routes[0].prefix = ip("10.20.0.0");
+	c->routes[0].prefix = cc_ip("10.20.0.0");
 	c->routes[0].len = 16;
-	c->routes[0].via = ip("10.1.0.254");
+	c->routes[0].via = cc_ip("10.1.0.254");
 	c->routes[0].port = 0;
 	return c;
 }
-
-struct memory_case {
-	const char *what;
-	void (*change)(struct lp_config *c);
-	const char *expect[3];
-};
 
 static void change_nothing(struct lp_config *c) { (void)c; }
 static void change_host_bits(struct lp_config *c) { c->routes[0].prefix.a[3] = 1; }
 static void change_len(struct lp_config *c) { c->routes[0].len = 33; }
 static void change_prefix_unset(struct lp_config *c) { c->routes[0].prefix.family = 0; }
-static void change_multicast(struct lp_config *c) { c->routes[0].prefix = ip("224.0.0.0"); c->routes[0].len = 4; }
+static void change_multicast(struct lp_config *c) { c->routes[0].prefix = cc_ip("224.0.0.0"); c->routes[0].len = 4; }
 static void change_via_unset(struct lp_config *c) { c->routes[0].via.family = 0; }
 static void change_port(struct lp_config *c) { c->routes[0].port = 3; }
-static void change_family(struct lp_config *c) { c->routes[0].via = ip("fd00:1::fe"); }
-static void change_not_onlink(struct lp_config *c) { c->routes[0].via = ip("10.9.0.254"); }
-static void change_own(struct lp_config *c) { c->routes[0].via = ip("10.0.0.1"); }
-static void change_inside(struct lp_config *c) { c->routes[0].prefix = ip("10.0.0.0"); c->routes[0].len = 25; }
+static void change_family(struct lp_config *c) { c->routes[0].via = cc_ip("fd00:1::fe"); }
+static void change_not_onlink(struct lp_config *c) { c->routes[0].via = cc_ip("10.9.0.254"); }
+static void change_own(struct lp_config *c) { c->routes[0].via = cc_ip("10.0.0.1"); }
+static void change_inside(struct lp_config *c) { c->routes[0].prefix = cc_ip("10.0.0.0"); c->routes[0].len = 25; }
 static void change_no_array(struct lp_config *c) { free(c->routes); c->routes = NULL; }
 
 static void
@@ -444,11 +337,11 @@ change_duplicate(struct lp_config *c)
 {
 	c->n_routes = 2;
 	c->routes[1] = c->routes[0];
-	c->routes[1].via = ip("10.0.0.254");
+	c->routes[1].via = cc_ip("10.0.0.254");
 	c->routes[1].port = 1;
 }
 
-static const struct memory_case memory_cases[] = {
+static const struct cc_memory_case memory_cases[] = {
 	{ "valid", change_nothing, { NULL } },
 	{ "host bits", change_host_bits, { "config: route 10.20.0.1/16: prefix: 10.20.0.1/16 has host bits set" } },
 	{ "prefix length", change_len, { "config: route 10.20.0.0/33: prefix length: 33 is out of range 0..32" } },
@@ -472,38 +365,22 @@ static const struct memory_case memory_cases[] = {
 static void
 test_validate_in_memory(void)
 {
-	for (const struct memory_case *mc = memory_cases; mc->what != NULL; mc++) {
-		struct lp_config *c = build();
-		struct lp_diag d = { 0 };
-		int rc;
-
-		mc->change(c);
-		rc = lp_config_validate(c, &d);
-		CU_ASSERT_EQUAL(rc, mc->expect[0] != NULL ? -EINVAL : 0);
-		if (!diag_is(mc->what, &d, mc->expect))
-			CU_FAIL(mc->what);
-		lp_diag_clear(&d);
-		lp_config_free(c);
-	}
+	cc_expect_memory_table(memory_cases, build);
 }
 
 /* A config read from a file and then changed points at the route's line. */
 static void
 test_validate_keeps_positions(void)
 {
-	struct lp_config *c = parse_ok(routes_yaml);
-	struct lp_diag d = { 0 };
+	struct lp_config *c = cc_parse_ok(routes_yaml);
 	static const char *const expect[] = {
 		"t.yaml:2:5: via 10.9.0.254 is not on-link on port 'core'",
 		NULL,
 	};
 
 	CU_ASSERT_FATAL(c != NULL);
-	c->routes[0].via = ip("10.9.0.254");
-	CU_ASSERT_EQUAL(lp_config_validate(c, &d), -EINVAL);
-	if (!diag_is("positions", &d, expect))
-		CU_FAIL("validate positions");
-	lp_diag_clear(&d);
+	c->routes[0].via = cc_ip("10.9.0.254");
+	cc_expect_validate("positions", c, expect);
 	lp_config_free(c);
 }
 
