@@ -141,7 +141,12 @@ fi
 step "Summary: which backend served each client"
 printf '%s   %-12s %-16s %-16s %-16s%s\n' "$B" client "at start" "$victim killed" "$drain draining" "$N"
 for c in $(printf '%s\n' "${!start[@]}" | sort -V); do
-	mark() { if [ "$1" != "$2" ]; then printf '%s%-16s%s' "$B" "$1" "$N"; else printf '%-16s' "$1"; fi; }
+	# A change is bold on a terminal and starred elsewhere (a log, a pipe).
+	mark() {
+		if [ "$1" = "$2" ]; then printf '%-16s' "$1"
+		elif [ -n "$B" ]; then printf '%s%-16s%s' "$B" "$1" "$N"
+		else printf '%-16s' "$1 *"; fi
+	}
 	printf '   %-12s %-16s %s %s\n' "$c" "${start[$c]}" "$(mark "${failed[$c]}" "${start[$c]}")" \
 		"$(mark "${drained[$c]}" "${failed[$c]}")"
 done
@@ -149,5 +154,5 @@ for c in $(printf '%s\n' "${!fresh[@]}" | sort -V); do
 	printf '   %-12s %-16s %-16s %-16s\n' "$c" "-" "-" "${fresh[$c]} (new)"
 done
 say ""
-say "Changes in bold. A client moves only when its backend fails; draining moves nobody."
+say "Changes are ${B:+in bold}${B:-marked *}. A client moves only when its backend fails; draining moves nobody."
 note "stopping limpet and removing the namespaces"
