@@ -154,5 +154,6 @@ for c in $(printf '%s\n' "${!fresh[@]}" | sort -V); do
 	printf '   %-12s %-16s %-16s %-16s\n' "$c" "-" "-" "${fresh[$c]} (new)"
 done
 say ""
-say "Changes are ${B:+in bold}${B:-marked *}. A client moves only when its backend fails; draining moves nobody."
+if [ -n "$B" ]; then how="in ${B}bold${N}"; else how="marked *"; fi
+say "Changes are $how. A client moves only when its backend fails; draining moves nobody."
 note "stopping limpet and removing the namespaces"
