@@ -622,8 +622,15 @@ validate_with(struct lp_ctl *c, const struct lp_cfg_service *add, const char *re
 int
 lp_ctl_service_add(struct lp_ctl *c, const struct lp_cfg_service *svc, struct lp_diag *err)
 {
-	int ret = validate_with(c, svc, NULL, err);
+	int ret;
 
+	/* Said before validation, which would call it a duplicate "first at"
+	 * a line of the file limpet started with. */
+	if (ctl_svc_find(c, svc->name) != NULL) {
+		ctl_err(err, "service '%s' exists", svc->name);
+		return -EEXIST;
+	}
+	ret = validate_with(c, svc, NULL, err);
 	if (ret != 0)
 		return ret;
 	ret = ctl_svc_add(c, svc, rte_rdtsc(), err);

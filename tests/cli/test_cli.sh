@@ -418,7 +418,8 @@ bad "no service 'nosuch'" del service nosuch
 bad "no backend 10\.1\.0\.99:8080" del backend web 10.1.0.99:8080
 bad "no backend 10\.1\.0\.99:8080" set backend web 10.1.0.99:8080 drain
 bad "10\.1\.0\.11:8080 exists" add backend web 10.1.0.11:8080
-bad "service name 'web'" add service web 10.0.0.101 80
+bad "service 'web' exists" add service web 10.0.0.101 80
+check "a taken name is one error line, not the validator's duplicate" [ "$(wc -l <"$TMP/bad.err")" -eq 1 ]
 bad "service 'dns' has no session affinity" set service dns affinity timeout 60
 # numbers out of range
 bad "bad argument '70000' \(argument 6\): expected weight 0\.\.65535" set backend web 10.1.0.11:8080 weight 70000

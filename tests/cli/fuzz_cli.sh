@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The CLI under random input: 3000 command lines with real verbs and
+# random, overlong, out-of-range and malformed arguments (fixed seed) go
+# through --cmdline-file into a running limpet. It must not crash, must
+# answer every failing line with exactly one "FILE:LINE: message", and what
+# the lines that succeeded left behind must still be a valid configuration:
+# `save config` at the end writes it, `limpet --check-config` accepts it.
+# A sanitizer build reports memory errors on stderr, and those fail too.
+#
+# usage: fuzz_cli.sh LIMPET
+set -euo pipefail
+
+LIMPET=$1
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+TMP=$(mktemp -d /tmp/limpet-fuzz.XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
+
+cat >"$TMP/cfg.yaml" <<'YAML'
+ports:
+  - { name: wan, device: net_null0, address: [10.0.0.1/24, "fd00::1/64"], gateway: 10.0.0.254 }
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    forwarding: tunnel
+    sessionAffinity: ClientIP
+    backends: [ { address: 10.1.0.11, port: 8080 }, { address: "fd00::12", port: 8080 } ]
+  - name: dns
+    vip: 10.0.0.53
+    port: 53
+    protocol: UDP
+    backends: [ { address: 10.1.0.21, port: 53 } ]
+YAML
+
+"$PY" - "$TMP/cmds.txt" "$TMP/saved.yaml" "$TMP/cfg.yaml" <<'PYEOF'
+import random, sys
+out, saved, cfg = sys.argv[1:4]
+rnd = random.Random(20261124)
+pick = rnd.choice
+svcs = ["web", "dns", "s1", "s2", "s3", "s6a"]
+vips = ["10.0.0.100", "10.0.0.101", "10.0.0.102", "fd00::100", "fd00::101", "10.0.0.53"]
+bes = ["10.1.0.11:8080", "10.1.0.12:8080", "10.1.0.13", "10.1.0.14:9090", "[fd00::12]:8080",
+       "[fd00::13]:8080", "fd00::14", "10.1.0.21:53"]
+ints = ["0", "1", "2", "3", "24", "32", "64", "128", "10800", "65535"]
+# Values that are wrong somewhere: out of range, malformed, overlong, odd bytes.
+bad = ["-1", "65536", "4294967296", "99999999999999999999", "1.5", "0x10", "33", "129", "86401",
+       "10.1.0.11:99999", "[::1]:0", "[fd00::12", "fd00::12:80", "10.1.0.0/24", "300.1.1.1",
+       "nosuch", "x" * 300, "w\u00e9b", "%s%n", "'", "\"", "", "tcp", "up", "weight", "prefix"]
+opts = [["tcp"], ["udp"], ["nat"], ["dsr"], ["tunnel"], ["scheduler", "wrr"], ["scheduler", "least_conn"],
+        ["affinity", "clientip"], ["affinity", "none"], ["timeout", "60"], ["prefix", "24"],
+        ["target-port", "8080"], ["bounded", "1.25"], ["slow-start", "10"], ["drain-timeout", "5"],
+        ["rebalance", "idle"], ["rebalance-rate", "100"], ["maglev-size", "251"], ["health", "tcp"],
+        ["health", "http"], ["health-path", "/h"], ["health-interval", "0.5"], ["rise", "2"],
+        ["fall", "3"], ["tunnel-source", "172.20.0.0/16"]]
+
+
+def line():
+    r = rnd.random()
+    if r < 0.15:
+        w = ["add", "service", pick(svcs), pick(vips), pick(["80", "443", "53", "8080"])]
+        for o in rnd.sample(opts, rnd.randint(0, 4)):
+            w += o
+    elif r < 0.22:
+        w = ["del", "service", pick(svcs)]
+    elif r < 0.40:
+        w = ["add", "backend", pick(svcs), pick(bes)] + (["weight", pick(ints)] if rnd.random() < 0.5 else [])
+    elif r < 0.50:
+        w = ["del", "backend", pick(svcs), pick(bes)]
+    elif r < 0.68:
+        w = ["set", "backend", pick(svcs), pick(bes)] + pick([["weight", pick(ints)], ["up"], ["down"], ["drain"]])
+    elif r < 0.75:
+        w = ["set", "service", pick(svcs), "affinity"] + pick([["timeout", pick(ints)], ["prefix", pick(ints)],
+                                                               ["timeout", pick(ints), "prefix", pick(ints)]])
+    elif r < 0.80:
+        w = ["clear", "affinity", pick(svcs)] + ([pick(vips)] if rnd.random() < 0.5 else [])
+    elif r < 0.82:
+        w = ["reload"] + ([pick([cfg, "/nonexistent/cfg.yaml"])] if rnd.random() < 0.7 else [])
+    else:
+        w = pick([["show", "services"], ["show", "service", pick(svcs)], ["show", "backends", pick(svcs)],
+                  ["show", "affinity", pick(svcs)], ["show", "flows"], ["show", "stats"], ["show", "config"],
+                  ["show", "stats", "service", pick(svcs)], ["show", "stats", "backend", pick(svcs), pick(bes)],
+                  ["clear", "stats"], ["help"]])
+    if rnd.random() < 0.3:  # one word made bad, dropped, or added
+        i = rnd.randrange(len(w))
+        k = rnd.random()
+        if k < 0.6:
+            w[i] = pick(bad)
+        elif k < 0.8 and len(w) > 1:
+            del w[i]
+        else:
+            w.insert(i + 1, pick(bad))
+    text = " ".join(w)
+    if rnd.random() < 0.03:  # a few bytes overwritten
+        b = bytearray(text.encode())
+        for _ in range(2):
+            b[rnd.randrange(len(b))] = rnd.randrange(1, 128)
+        text = b.decode("ascii", "replace").replace("\n", " ").replace("\r", " ")
+    return text
+
+
+lines = [line() for _ in range(3000)]
+lines.append("save config " + saved)
+with open(out, "w") as f:
+    f.write("\n".join(lines) + "\n")
+PYEOF
+
+checks=0 failed=0
+pass() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+check() { local what=$1; shift; if "$@"; then pass; else fail "$what"; fi; }
+
+set +e
+timeout 240 "$LIMPET" -l 0-1 --no-pci --no-huge --no-shconf -m 1024 --log-level lib.eal:error \
+	--vdev net_null0,no-rx=1 -- --config "$TMP/cfg.yaml" --cmdline-file "$TMP/cmds.txt" \
+	--idle-exit 1000 >"$TMP/out" 2>"$TMP/err"
+rc=$?
+set -e
+check "limpet exits 0 after 3000 random command lines (got $rc)" [ "$rc" -eq 0 ]
+if grep -q 'Sanitizer\|runtime error' "$TMP/err"; then
+	fail "sanitizer report:"
+	grep -m 20 'Sanitizer\|runtime error\|#[0-9]' "$TMP/err" >&2
+else
+	pass
+fi
+grep "^$TMP/cmds.txt:[0-9]*: " "$TMP/err" >"$TMP/errs" || true
+errs=$(wc -l <"$TMP/errs")
+# The lines with no error: how many of them changed something.
+grep -o "^$TMP/cmds.txt:[0-9]*: " "$TMP/errs" | sed 's/.*:\([0-9]*\): $/\1/' | sort -un >"$TMP/refused"
+changed=$(awk 'NR == FNR { bad[$1] = 1; next }
+	!(FNR in bad) && $1 ~ /^(add|del|set|clear|reload)$/ && $2 != "stats" { n++ }
+	END { print n + 0 }' "$TMP/refused" "$TMP/cmds.txt")
+check "some lines were refused ($errs errors)" [ "$errs" -gt 1000 ]
+check "some lines changed the configuration ($changed)" [ "$changed" -gt 200 ]
+check "errors name only lines of the file" [ "$(tail -1 "$TMP/refused")" -le 3001 ]
+check "every error is one FILE:LINE: line" \
+	[ "$(grep -vc "^$TMP/cmds.txt:[0-9]*: \|^limpet: \|^EAL: \|^TELEMETRY: " "$TMP/err" || true)" -eq 0 ]
+check "save config wrote the running configuration" [ -s "$TMP/saved.yaml" ]
+if "$LIMPET" --check-config "$TMP/saved.yaml" >"$TMP/check" 2>&1; then
+	pass
+else
+	fail "the configuration the random lines left is invalid:"
+	sed 's/^/    /' "$TMP/check" >&2
+fi
+
+echo "cli-fuzz: $checks checks, $failed failed ($(wc -l <"$TMP/refused") of 3000 lines refused, $changed changes applied)"
+[ "$failed" -eq 0 ]
