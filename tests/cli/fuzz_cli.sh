@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The CLI under random input: 3000 command lines with real verbs and
-# random, overlong, out-of-range and malformed arguments (fixed seed) go
-# through --cmdline-file into a running limpet. It must not crash, must
+# random, overlong, out-of-range and malformed arguments, and 300 reloads
+# of randomly changed configuration files (fixed seed), go through
+# --cmdline-file into a running limpet. It must not crash, must
 # answer every failing line with exactly one "FILE:LINE: message", and what
 # the lines that succeeded left behind must still be a valid configuration:
 # `save config` at the end writes it, `limpet --check-config` accepts it.
@@ -101,7 +102,67 @@ def line():
     return text
 
 
+# Configurations for `reload FILE`: the start-up one with one to three
+# lines changed, dropped, doubled or swapped, values replaced by others
+# (valid or not), or the file cut short. Some are valid and differ in what
+# reload applies (backends, weights, states, services, affinity), most are
+# refused with their file:line:col problems.
+base = open(cfg).read().splitlines() + [
+    "  - name: s1",
+    "    vip: 10.0.0.101",
+    "    port: 8080",
+    "    sessionAffinity: ClientIP",
+    "    sessionAffinityConfig: { clientIP: { timeoutSeconds: 60, prefixV4: 24 } }",
+    "    boundedLoad: 1.25",
+    "    backends:",
+    "      - { address: 10.1.0.31, port: 80, weight: 2 }",
+    "      - { address: 10.1.0.32, port: 80, state: drain }",
+    "  - name: s6a",
+    "    vip: fd00::100",
+    "    port: 443",
+    "    forwarding: dsr",
+    "    backends: [ { address: \"fd00::31\" }, { address: \"fd00::32\", weight: 3 } ]",
+]
+values = ["0", "1", "3", "65535", "65536", "-1", "1.5", "TCP", "UDP", "udp", "nat", "dsr", "tunnel",
+          "ClientIP", "None", "up", "down", "drain", "10.0.0.100", "10.1.0.11", "fd00::100", "[]", "{}",
+          "wrr", "least_conn", "idle", "\"x\"", "~", "yes", "1e9", "net_null1", "10.0.0.1/24", "[1, 2]"]
+import os, re
+rl = os.path.join(os.path.dirname(out), "rl")
+os.makedirs(rl, exist_ok=True)
+
+
+def variant(k):
+    t = list(base)
+    for _ in range(1 + rnd.randrange(3)):
+        if not t:
+            break
+        i = rnd.randrange(len(t))
+        op = rnd.random()
+        if op < 0.45:
+            m = list(re.finditer(r"(:\s*)([^,{}\[\]\s][^,{}\]]*?)(\s*[,}\]]|$)", t[i]))
+            if m:
+                g = rnd.choice(m)
+                t[i] = t[i][:g.start(2)] + rnd.choice(values) + t[i][g.end(2):]
+        elif op < 0.6:
+            del t[i]
+        elif op < 0.7:
+            t.insert(i, t[i])
+        elif op < 0.8:
+            j = rnd.randrange(len(t))
+            t[i], t[j] = t[j], t[i]
+        elif op < 0.9:
+            t[i] = " " * rnd.randrange(8) + t[i].lstrip()
+        else:
+            t = t[:i]
+    path = os.path.join(rl, "%d.yaml" % k)
+    with open(path, "w") as f:
+        f.write("\n".join(t) + "\n")
+    return path
+
+
 lines = [line() for _ in range(3000)]
+for k in range(300):
+    lines.insert(rnd.randrange(len(lines)), "reload " + variant(k))
 lines.append("save config " + saved)
 with open(out, "w") as f:
     f.write("\n".join(lines) + "\n")
@@ -118,7 +179,7 @@ timeout 240 "$LIMPET" -l 0-1 --no-pci --no-huge --no-shconf -m 1024 --log-level 
 	--idle-exit 1000 >"$TMP/out" 2>"$TMP/err"
 rc=$?
 set -e
-check "limpet exits 0 after 3000 random command lines (got $rc)" [ "$rc" -eq 0 ]
+check "limpet exits 0 after 3300 random command lines (got $rc)" [ "$rc" -eq 0 ]
 if grep -q 'Sanitizer\|runtime error' "$TMP/err"; then
 	fail "sanitizer report:"
 	grep -m 20 'Sanitizer\|runtime error\|#[0-9]' "$TMP/err" >&2
@@ -134,7 +195,16 @@ changed=$(awk 'NR == FNR { bad[$1] = 1; next }
 	END { print n + 0 }' "$TMP/refused" "$TMP/cmds.txt")
 check "some lines were refused ($errs errors)" [ "$errs" -gt 1000 ]
 check "some lines changed the configuration ($changed)" [ "$changed" -gt 200 ]
-check "errors name only lines of the file" [ "$(tail -1 "$TMP/refused")" -le 3001 ]
+reloaded=$(grep -c "^reloaded $TMP/rl/" "$TMP/out" || true)
+refused=$(grep -c "reload of $TMP/rl/.* refused" "$TMP/err" || true)
+check "some changed files were reloaded ($reloaded)" [ "$reloaded" -gt 10 ]
+check "some were refused ($refused)" [ "$refused" -gt 100 ]
+# A refused reload says why: each has a problem line of its own.
+silent=$(awk -F': ' '{ n = $1; sub(/.*:/, "", n) }
+	/ refused, running configuration unchanged$/ { r[n] = 1; next } { p[n]++ }
+	END { for (n in r) if (!(n in p)) c++; print c + 0 }' "$TMP/errs")
+check "every refused reload names its problems ($silent without)" [ "$silent" -eq 0 ]
+check "errors name only lines of the file" [ "$(tail -1 "$TMP/refused")" -le 3301 ]
 check "every error is one FILE:LINE: line" \
 	[ "$(grep -vc "^$TMP/cmds.txt:[0-9]*: \|^limpet: \|^EAL: \|^TELEMETRY: " "$TMP/err" || true)" -eq 0 ]
 check "save config wrote the running configuration" [ -s "$TMP/saved.yaml" ]
@@ -145,5 +215,5 @@ else
 	sed 's/^/    /' "$TMP/check" >&2
 fi
 
-echo "cli-fuzz: $checks checks, $failed failed ($(wc -l <"$TMP/refused") of 3000 lines refused, $changed changes applied)"
+echo "cli-fuzz: $checks checks, $failed failed ($(wc -l <"$TMP/refused") of 3301 lines refused, $changed changes applied, $reloaded of 300 changed files reloaded)"
 [ "$failed" -eq 0 ]
