@@ -105,6 +105,8 @@ void ctl_err(struct lp_diag *d, const char *fmt, ...) __attribute__((format(prin
 
 /* affinity scan (model.c) */
 void ctl_affinity_scan(struct lp_ctl *c, uint64_t now, uint32_t budget);
+/** Positions [from, to) to scan for bindings: the whole table, or @p only's one (false: not bound). */
+bool ctl_aff_range(const struct lp_aff_table *t, const struct lp_aff_key *only, uint32_t *from, uint32_t *to);
 /** Delete bindings of a service (of backend @p be_id when >= 0, of one key when @p only). */
 int ctl_affinity_purge(struct lp_ctl *c, uint16_t svc_id, int be_id, const struct lp_aff_key *only,
 		       enum lp_aff_reason why);

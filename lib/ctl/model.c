@@ -890,24 +890,35 @@ be_by_id(struct msvc *s, uint16_t id)
 	return NULL;
 }
 
+bool
+ctl_aff_range(const struct lp_aff_table *t, const struct lp_aff_key *only, uint32_t *from, uint32_t *to)
+{
+	int32_t pos;
+
+	*from = 0;
+	*to = t->n_pos;
+	if (only == NULL)
+		return true;
+	/* One client: its position, not a scan of the table. */
+	pos = lp_aff_lookup(t, only, lp_aff_sig(t, only));
+	if (pos < 0)
+		return false;
+	*from = (uint32_t)pos;
+	*to = *from + 1;
+	return true;
+}
+
 int
 ctl_affinity_purge(struct lp_ctl *c, uint16_t svc_id, int be_id, const struct lp_aff_key *only,
 		   enum lp_aff_reason why)
 {
 	struct lp_aff_table *t = c->dp.aff;
 	struct msvc *s = c->svc[svc_id];
-	uint32_t from = 0, to = t->n_pos;
+	uint32_t from, to;
 	int n = 0;
 
-	if (only != NULL) {
-		/* One client: its position, not a scan of the table. */
-		int32_t pos = lp_aff_lookup(t, only, lp_aff_sig(t, only));
-
-		if (pos < 0)
-			return 0;
-		from = (uint32_t)pos;
-		to = from + 1;
-	}
+	if (!ctl_aff_range(t, only, &from, &to))
+		return 0;
 	for (uint32_t pos = from; pos < to; pos++) {
 		struct lp_aff_entry *e = &t->e[pos];
 		uint64_t tg;

@@ -260,23 +260,16 @@ lp_ctl_affinity_walk(struct lp_ctl *c, const char *svc, const struct lp_ip *clie
 	struct lp_aff_table *t = c->dp.aff;
 	uint32_t now_s = lp_dp_seconds(&c->dp, rte_rdtsc());
 	struct lp_aff_key only;
+	uint32_t from, to;
 	int n = 0;
 
 	if (s == NULL)
 		return -ENOENT;
-	uint32_t from = 0, to = t->n_pos;
-
-	if (client != NULL) {
-		int32_t pos;
-
+	if (client != NULL)
 		lp_aff_key_make(&only, s->id, client->family, client->a,
 				client->family == LP_AF_INET ? s->cfg.prefix_v4 : s->cfg.prefix_v6);
-		pos = lp_aff_lookup(t, &only, lp_aff_sig(t, &only));
-		if (pos < 0)
-			return 0;
-		from = (uint32_t)pos;
-		to = from + 1;
-	}
+	if (!ctl_aff_range(t, client != NULL ? &only : NULL, &from, &to))
+		return 0;
 	for (uint32_t pos = from; pos < to; pos++) {
 		struct lp_aff_entry *e = &t->e[pos];
 		struct lp_binding_view v;
