@@ -8,6 +8,9 @@
 # answer every failing line with exactly one "FILE:LINE: message", and what
 # the lines that succeeded left behind must still be a valid configuration:
 # `save config` at the end writes it, `limpet --check-config` accepts it.
+# Then the control socket gets 400 connections of garbage: random bytes,
+# a megabyte without a newline, thousands of empty lines, NUL bytes, replies
+# nobody reads; limpet must still answer the next client.
 # A sanitizer build reports memory errors on stderr, and those fail too.
 #
 # usage: fuzz_cli.sh LIMPET
@@ -17,7 +20,15 @@ LIMPET=$1
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 TMP=$(mktemp -d /tmp/limpet-fuzz.XXXXXX)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
+LIMPET_PID=
+cleanup() {
+	if [ -n "$LIMPET_PID" ]; then
+		kill -TERM "$LIMPET_PID" 2>/dev/null || true
+		timeout 10 tail --pid="$LIMPET_PID" -f /dev/null 2>/dev/null || kill -KILL "$LIMPET_PID" 2>/dev/null || true
+	fi
+	[ -n "${KEEP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
 
 cat >"$TMP/cfg.yaml" <<'YAML'
 ports:
@@ -213,6 +224,94 @@ if "$LIMPET" --check-config "$TMP/saved.yaml" >"$TMP/check" 2>&1; then
 else
 	fail "the configuration the random lines left is invalid:"
 	sed 's/^/    /' "$TMP/check" >&2
+fi
+
+# ---- the control socket ----
+SOCK=$TMP/ctl.sock
+"$LIMPET" -l 0-1 --no-pci --no-huge --no-shconf -m 1024 --log-level lib.eal:error \
+	--vdev net_null0,no-rx=1 -- --config "$TMP/cfg.yaml" --ctl-socket "$SOCK" >"$TMP/sock.out" 2>"$TMP/sock.err" &
+LIMPET_PID=$!
+set +e
+timeout 120 "$PY" - "$SOCK" >"$TMP/sock.py" 2>&1 <<'PYEOF'
+import random, socket, sys, time
+path = sys.argv[1]
+rnd = random.Random(20261124)
+deadline = time.time() + 60
+while True:
+    try:
+        socket.socket(socket.AF_UNIX).connect(path)
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("limpet's socket never came up")
+        time.sleep(0.2)
+
+
+def junk():
+    k = rnd.random()
+    if k < 0.3:
+        return bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 300)))
+    if k < 0.4:
+        return b"show services" * 80000		# a megabyte, no newline
+    if k < 0.5:
+        return b"\n" * 5000
+    if k < 0.6:
+        return b"show config\n" * 200
+    if k < 0.7:
+        return b"\x00" * 1000 + b"\n"
+    if k < 0.8:
+        return b"show flows 100000\n"
+    return (rnd.choice([b"show ", b"add backend web ", b"set backend web 10.1.0.11:8080 ", b"clear affinity web "])
+            + bytes(rnd.choice(b"0123456789abcdef:.[] ") for _ in range(rnd.randrange(40))) + b"\n")
+
+
+for _ in range(400):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(path)
+    try:
+        s.sendall(junk())
+        if rnd.random() < 0.5:		# read the replies to the end
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(65536):
+                pass
+    except OSError:
+        pass				# limpet may hang up on garbage: that is its right
+    s.close()
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(path)
+s.sendall(b"show services\n")
+s.shutdown(socket.SHUT_WR)
+reply = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    reply += d
+print(reply.decode(errors="replace"))
+PYEOF
+prc=$?
+set -e
+check "400 garbage connections, then a client is answered (rc $prc)" [ "$prc" -eq 0 ]
+if grep -q '^| web ' "$TMP/sock.py" && grep -qx OK "$TMP/sock.py"; then
+	pass
+else
+	fail "show services over the socket after the garbage:"
+	sed 's/^/    /' "$TMP/sock.py" >&2
+fi
+kill -TERM "$LIMPET_PID"
+set +e
+wait "$LIMPET_PID"
+rc=$?
+set -e
+LIMPET_PID=
+check "limpet stops cleanly on SIGTERM after that (got $rc)" [ "$rc" -eq 0 ]
+if grep -q 'Sanitizer\|runtime error' "$TMP/sock.err"; then
+	fail "sanitizer report (socket):"
+	grep -m 20 'Sanitizer\|runtime error\|#[0-9]' "$TMP/sock.err" >&2
+else
+	pass
 fi
 
 echo "cli-fuzz: $checks checks, $failed failed ($(wc -l <"$TMP/refused") of 3301 lines refused, $changed changes applied, $reloaded of 300 changed files reloaded)"
