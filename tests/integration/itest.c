@@ -305,3 +305,20 @@ itest_frame(uint8_t *buf, size_t cap, const struct lp_mac *dst_mac, const char *
 	s.payload_len = sizeof(payload) - 1;
 	return lp_pkt_build(buf, cap, &s);
 }
+
+void
+itest_assert_workers_balance(struct lp_ctl *c)
+{
+	for (uint32_t w = 0; w < lp_ctl_worker_count(c); w++) {
+		const struct lp_stats *s = lp_ctl_worker_stats(c, w);
+		uint64_t in = s->c[LP_WC_rx_pkts] + s->c[LP_WC_injected];
+		uint64_t outcome = s->c[LP_WC_tx_pkts] + lp_stats_drops(s) + s->c[LP_WC_slowpath];
+
+		printf("\n    worker %u: rx %lu + injected %lu = tx %lu + drops %lu + slowpath %lu", w,
+		       (unsigned long)s->c[LP_WC_rx_pkts], (unsigned long)s->c[LP_WC_injected],
+		       (unsigned long)s->c[LP_WC_tx_pkts], (unsigned long)lp_stats_drops(s),
+		       (unsigned long)s->c[LP_WC_slowpath]);
+		CU_ASSERT(in == outcome);
+	}
+	printf("\n");
+}

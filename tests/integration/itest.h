@@ -85,6 +85,12 @@ void itest_drain(struct itest_port *p);
 /** Run the control loop for @p ms milliseconds. */
 void itest_poll(struct lp_ctl *c, unsigned int ms);
 
+/**
+ * Assert that each worker's counters add up as lp_stats.h promises,
+ * rx_pkts + injected = tx_pkts + drops + slowpath, printing each worker's.
+ */
+void itest_assert_workers_balance(struct lp_ctl *c);
+
 /** The test mbuf pool (for leak checks: rte_mempool_avail_count). */
 struct rte_mempool *itest_pool(void);
 
