@@ -183,6 +183,14 @@ checks=0 failed=0
 pass() { checks=$((checks + 1)); }
 fail() { checks=$((checks + 1)); failed=$((failed + 1)); echo "FAIL: $*" >&2; }
 check() { local what=$1; shift; if "$@"; then pass; else fail "$what"; fi; }
+no_sanitizer_report() {	# FILE: a sanitizer build's stderr
+	if grep -q 'Sanitizer\|runtime error' "$1"; then
+		fail "sanitizer report in $(basename "$1"):"
+		grep -m 20 'Sanitizer\|runtime error\|#[0-9]' "$1" >&2
+	else
+		pass
+	fi
+}
 
 set +e
 timeout 240 "$LIMPET" -l 0-1 --no-pci --no-huge --no-shconf -m 1024 --log-level lib.eal:error \
@@ -191,12 +199,7 @@ timeout 240 "$LIMPET" -l 0-1 --no-pci --no-huge --no-shconf -m 1024 --log-level 
 rc=$?
 set -e
 check "limpet exits 0 after 3300 random command lines (got $rc)" [ "$rc" -eq 0 ]
-if grep -q 'Sanitizer\|runtime error' "$TMP/err"; then
-	fail "sanitizer report:"
-	grep -m 20 'Sanitizer\|runtime error\|#[0-9]' "$TMP/err" >&2
-else
-	pass
-fi
+no_sanitizer_report "$TMP/err"
 grep "^$TMP/cmds.txt:[0-9]*: " "$TMP/err" >"$TMP/errs" || true
 errs=$(wc -l <"$TMP/errs")
 # The lines with no error: how many of them changed something.
@@ -307,12 +310,7 @@ rc=$?
 set -e
 LIMPET_PID=
 check "limpet stops cleanly on SIGTERM after that (got $rc)" [ "$rc" -eq 0 ]
-if grep -q 'Sanitizer\|runtime error' "$TMP/sock.err"; then
-	fail "sanitizer report (socket):"
-	grep -m 20 'Sanitizer\|runtime error\|#[0-9]' "$TMP/sock.err" >&2
-else
-	pass
-fi
+no_sanitizer_report "$TMP/sock.err"
 
 echo "cli-fuzz: $checks checks, $failed failed ($(wc -l <"$TMP/refused") of 3301 lines refused, $changed changes applied, $reloaded of 300 changed files reloaded)"
 [ "$failed" -eq 0 ]
