@@ -94,7 +94,7 @@ struct msvc *ctl_svc_find(struct lp_ctl *c, const char *name);
 struct mbe *ctl_be_find(struct msvc *s, const struct lp_ip *addr, uint16_t port);
 int ctl_publish(struct lp_ctl *c, struct msvc *s, uint64_t now);
 int ctl_publish_index(struct lp_ctl *c);
-/** Add a service already validated with the whole config it belongs to. */
+/** Add a service already validated with the whole config it belongs to; its name is not in use. */
 int ctl_svc_add(struct lp_ctl *c, const struct lp_cfg_service *cfg, uint64_t now, struct lp_diag *err);
 uint8_t ctl_be_state(const struct msvc *s, const struct mbe *b);
 uint32_t ctl_be_weight(struct lp_ctl *c, const struct msvc *s, const struct mbe *b, uint64_t now);

@@ -469,10 +469,6 @@ ctl_svc_add(struct lp_ctl *c, const struct lp_cfg_service *cfg, uint64_t now, st
 	struct msvc *s;
 	int id, ret;
 
-	if (ctl_svc_find(c, cfg->name) != NULL) {
-		ctl_err(err, "service '%s' exists", cfg->name);
-		return -EEXIST;
-	}
 	id = alloc_svc_id(c);
 	if (id < 0) {
 		ctl_err(err, "at most %u services", LP_MAX_SERVICES);
