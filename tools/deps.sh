@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(
 	build-essential meson ninja-build pkg-config
-	dpdk dpdk-dev libdpdk-dev libnuma-dev libyaml-dev libcunit1-dev libpcap-dev
+	dpdk dpdk-dev libdpdk-dev libnuma-dev libyaml-dev libcunit1-dev libpcap-dev libmnl-dev
 	iproute2 ethtool curl python3 procps iputils-ping
 )
 missing=()
