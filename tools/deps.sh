@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Install what limpet needs to build, test and run its demo on Debian 12
-# (the e2e lab and demo: iproute2, ethtool, curl, python3, ping),
+# (the e2e lab and demo: iproute2, ethtool, curl, python3, ping; the
+# scale-out lab: bird2, nftables; tools/bench/lab_rps.sh: wrk),
 # with apt-get, only when something is missing. Needs root.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libnuma-dev libyaml-dev libcunit1-dev libpcap-dev libmnl-dev
 	iproute2 ethtool curl python3 procps iputils-ping
+	bird2 nftables wrk
 )
 missing=()
 for p in "${pkgs[@]}"; do

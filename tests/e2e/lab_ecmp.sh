@@ -1,0 +1,344 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
+#
+# The scale-out lab: a router running BIRD 2 spreads a VIP over two load
+# balancer instances by ECMP, each instance announces the VIP over BGP
+# with BFD from its own BIRD, which learns it from kernel table
+# ECMP_TABLE. Sourced by tests/e2e/test_ecmp_lab.sh; docs/scale-out.md has
+# the picture. Namespaces are "${LAB_PREFIX}e<role>" (default prefix "lp-"):
+#
+#   ecl       ECMP_CLIENTS client addresses 10.30.0.101... behind the router
+#   ert       the router: BIRD (BGP + BFD to each instance, merge paths on),
+#             fib_multipath_hash_policy=1 (L4)
+#   ei1 ei2   the instances: wan (to the router, BGP and BFD), lan (the
+#             back segment), BIRD with config/bird/limpet-bird.conf
+#   esw       the back segment's bridge: instances, router, backends
+#   ebe1..3   HTTP backends (tests/e2e/httpd.py) with the VIP on loopback,
+#             replying straight to clients through the router (DSR)
+#
+# Until limpet has its kernelInterface (issue 12), the instances are
+# kernel stand-ins: each forwards VIP traffic to the backends by a
+# multipath route (L3 hash, one seed: one backend per client, whichever
+# instance), which is what limpet's dsr mode does to a packet. Their VIP
+# route in table ECMP_TABLE is the one limpet's lib/announce would keep.
+#
+# lab_ecmp_up installs a trap that removes all of it on exit; processes are
+# stopped by the PIDs the lab started them with.
+
+# shellcheck source=tests/e2e/lab.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+
+ECMP_CLIENTS=${ECMP_CLIENTS:-20}
+ECMP_TABLE=${ECMP_TABLE:-100}
+ECMP_RTPROT=250
+ECMP_BIRD=${ECMP_BIRD:-bird}
+ECMP_BIRDC=${ECMP_BIRDC:-birdc}
+ECMP_BIRD_CONF="$LAB_ROOT/config/bird/limpet-bird.conf"
+
+ENS_CL=${LAB_PREFIX}ecl
+ENS_RT=${LAB_PREFIX}ert
+ENS_SW=${LAB_PREFIX}esw
+ENS_I=("${LAB_PREFIX}ei1" "${LAB_PREFIX}ei2")
+ENS_BE=("${LAB_PREFIX}ebe1" "${LAB_PREFIX}ebe2" "${LAB_PREFIX}ebe3")
+
+# Addresses: clients 10.30.0.0/24, instance links 10.31.N.0/24 (the
+# instance .1, the router .254), back segment 10.32.0.0/24, and the VIP,
+# on no segment: it exists for the router only through BGP.
+E_VIP=10.33.0.100
+E_PORT=8080
+E_RT_CL=10.30.0.254
+E_RT_BACK=10.32.0.254
+E_INST=(10.31.1.1 10.31.2.1)
+E_RT_INST=(10.31.1.254 10.31.2.254)
+E_INST_LAN=(10.32.0.1 10.32.0.2)
+E_BE=(10.32.0.11 10.32.0.12 10.32.0.13)
+E_AS_ROUTER=65000
+E_AS_INST=65001
+E_CLIENTS=()
+
+ECMP_UP=0
+
+ecmp_all_ns() { echo "$ENS_CL" "$ENS_RT" "$ENS_SW" "${ENS_I[@]}" "${ENS_BE[@]}"; }
+
+lab_ecmp_require() {
+	local missing=() t
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: the ECMP lab needs root (network namespaces)"
+		exit 77
+	fi
+	for t in ip curl nft "$ECMP_BIRD" "$ECMP_BIRDC" "$LAB_PYTHON"; do
+		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "SKIP: missing ${missing[*]} (tools/deps.sh installs them: bird2, nftables, curl)"
+		exit 77
+	fi
+}
+
+# The multipath hash seed, where the kernel has one per namespace (6.11+):
+# the same in both instances, so they choose alike.
+ecmp_seed() {
+	lab_in "$1" sysctl -qw net.ipv4.fib_multipath_hash_seed=20260 2>/dev/null || true
+}
+
+lab_ecmp_up() {
+	local ns i
+	lab_ecmp_require
+	for ns in $(ecmp_all_ns); do
+		lab_ns_exists "$ns" && lab_die "namespace $ns exists: another ECMP lab runs, or one was left behind (tests/e2e/lab_ecmp.sh clean)"
+	done
+	LAB_DIR=$(mktemp -d /tmp/limpet-ecmp.XXXXXX)
+	ECMP_UP=1
+	trap lab_ecmp_down EXIT
+	trap 'echo "interrupted: cleaning up" >&2; exit 130' INT TERM
+	for ns in $(ecmp_all_ns); do
+		ip netns add "$ns"
+		lab_in "$ns" ip link set lo up
+		lab_in "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	done
+
+	# Router: clients on one side, an instance link each, the back segment.
+	lab_veth "$ENS_CL" eth0 "$ENS_RT" cl
+	lab_veth "${ENS_I[0]}" wan "$ENS_RT" i1
+	lab_veth "${ENS_I[1]}" wan "$ENS_RT" i2
+	lab_in "$ENS_SW" ip link add br-back type bridge stp_state 0 forward_delay 0
+	lab_in "$ENS_SW" ip link set br-back up
+	lab_veth "$ENS_RT" back "$ENS_SW" rtb
+	lab_in "$ENS_SW" ip link set rtb master br-back
+	for i in 0 1; do
+		lab_veth "${ENS_I[$i]}" lan "$ENS_SW" "i$((i + 1))l"
+		lab_in "$ENS_SW" ip link set "i$((i + 1))l" master br-back
+	done
+	for i in 0 1 2; do
+		lab_veth "${ENS_BE[$i]}" eth0 "$ENS_SW" "be$((i + 1))"
+		lab_in "$ENS_SW" ip link set "be$((i + 1))" master br-back
+	done
+
+	# ECMP over L4 (each connection hashed on its ports), no reverse-path
+	# filter (DSR replies come from the VIP, routed elsewhere).
+	lab_in "$ENS_RT" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	ecmp_seed "$ENS_RT"
+	lab_in "$ENS_RT" ip addr add "$E_RT_CL/24" dev cl
+	lab_in "$ENS_RT" ip addr add "$E_RT_BACK/24" dev back
+	for i in 0 1; do
+		lab_in "$ENS_RT" ip addr add "${E_RT_INST[$i]}/24" dev "i$((i + 1))"
+		lab_in "$ENS_RT" sysctl -qw "net.ipv4.conf.i$((i + 1)).rp_filter=0"
+	done
+
+	E_CLIENTS=()
+	for ((i = 0; i < ECMP_CLIENTS; i++)); do
+		E_CLIENTS+=("10.30.0.$((101 + i))")
+		lab_in "$ENS_CL" ip addr add "10.30.0.$((101 + i))/24" dev eth0
+	done
+	lab_in "$ENS_CL" ip route add default via "$E_RT_CL"
+
+	# Instances: forward VIP traffic to the backends, L3 hash: a client
+	# goes to one backend, the same in both instances (same hash, same
+	# next hops).
+	for i in 0 1; do
+		ns=${ENS_I[$i]}
+		lab_in "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=0 \
+			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+			net.ipv4.conf.wan.rp_filter=0 net.ipv4.conf.lan.rp_filter=0
+		ecmp_seed "$ns"
+		lab_in "$ns" ip addr add "${E_INST[$i]}/24" dev wan
+		lab_in "$ns" ip addr add "${E_INST_LAN[$i]}/24" dev lan
+		lab_in "$ns" ip route add "$E_VIP/32" \
+			nexthop via "${E_BE[0]}" dev lan nexthop via "${E_BE[1]}" dev lan nexthop via "${E_BE[2]}" dev lan
+		# What the instance forwarded for the VIP, as limpet's counters would say.
+		lab_in "$ns" nft -f - <<-EOF
+		table ip ecmplab {
+			counter vip { }
+			chain vip_forward {
+				type filter hook forward priority 0; policy accept;
+				ip daddr $E_VIP tcp dport $E_PORT counter name vip
+			}
+		}
+		EOF
+	done
+
+	# Backends: the VIP on loopback, never answered for on the wire; replies
+	# go through the router.
+	for i in 0 1 2; do
+		ns=${ENS_BE[$i]}
+		lab_in "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+			net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
+			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0
+		lab_in "$ns" ip addr add "${E_BE[$i]}/24" dev eth0
+		lab_in "$ns" ip addr add "$E_VIP/32" dev lo
+		lab_in "$ns" ip route add default via "$E_RT_BACK"
+	done
+	lab_log "ecmp lab: namespaces up (${LAB_PREFIX}e*), work dir $LAB_DIR"
+}
+
+# ---- BIRD ----
+
+# The router's BIRD: BGP with BFD to both instances, ECMP into the kernel.
+ecmp_router_conf() {
+	cat <<-EOF
+	# The lab router (generated by tests/e2e/lab_ecmp.sh)
+	log "$LAB_DIR/bird-router.log" all;
+	router id $E_RT_CL;
+	protocol device { scan time 10; }
+	# merge paths: one route with a next hop per instance (ECMP).
+	protocol kernel {
+		merge paths on;
+		ipv4 { import none; export where source = RTS_BGP; };
+	}
+	protocol bfd {
+		interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };
+	}
+	template bgp limpet {
+		local as $E_AS_ROUTER;
+		bfd on;
+		hold time 90;
+		connect retry time 2;
+		error wait time 1, 10;
+		ipv4 { import where net.len = 32; export none; };
+	}
+	protocol bgp inst1 from limpet { neighbor ${E_INST[0]} as $E_AS_INST; }
+	protocol bgp inst2 from limpet { neighbor ${E_INST[1]} as $E_AS_INST; }
+	EOF
+}
+
+# An instance's BIRD: the shipped configuration, with this instance's names.
+ecmp_instance_conf() {
+	local i=$1
+	cat <<-EOF
+	# lab instance $((i + 1)) (generated by tests/e2e/lab_ecmp.sh)
+	log "$LAB_DIR/bird-inst$((i + 1)).log" all;
+	router id ${E_INST[$i]};
+	define LIMPET_TABLE = $ECMP_TABLE;
+	define LOCAL_AS = $E_AS_INST;
+	define PEER_AS = $E_AS_ROUTER;
+	define ROUTER1 = ${E_RT_INST[$i]};
+	include "$ECMP_BIRD_CONF";
+	EOF
+}
+
+# ecmp_bird_start NAME NS CONF: BIRD in the foreground (so that $! is its
+# PID), its control socket in the lab's directory.
+ecmp_bird_start() {
+	local name=$1 ns=$2 conf=$3
+	ip netns exec "$ns" "$ECMP_BIRD" -f -c "$conf" -s "$LAB_DIR/$name.ctl" -P "$LAB_DIR/$name.pid" \
+		>>"$LAB_DIR/$name.out" 2>&1 &
+	LAB_PID[$name]=$!
+	lab_wait 10 "$name's BIRD control socket" test -S "$LAB_DIR/$name.ctl"
+}
+
+ecmp_birdc() {
+	local name=$1
+	shift
+	"$ECMP_BIRDC" -s "$LAB_DIR/$name.ctl" "$@"
+}
+
+lab_ecmp_router_start() {
+	ecmp_router_conf >"$LAB_DIR/bird-router.conf"
+	ecmp_bird_start bird-router "$ENS_RT" "$LAB_DIR/bird-router.conf"
+}
+
+# lab_ecmp_instance_start N (1 or 2)
+lab_ecmp_instance_start() {
+	local i=$(($1 - 1))
+	ecmp_instance_conf "$i" >"$LAB_DIR/bird-inst$1.conf"
+	ecmp_bird_start "bird-inst$1" "${ENS_I[$i]}" "$LAB_DIR/bird-inst$1.conf"
+}
+
+# Is the router's BGP session to instance N up?
+ecmp_session_up() { ecmp_birdc bird-router show protocols "inst$1" | grep -q Established; }
+
+# Next hops the router's kernel has for the VIP: one line per instance
+# address ("10.31.1.1"), none when the VIP has no route.
+lab_ecmp_nexthops() {
+	lab_in "$ENS_RT" ip -4 route show "$E_VIP/32" | grep -oE 'via [0-9.]+' | awk '{print $2}' | sort
+}
+
+ecmp_nexthop_count() { lab_ecmp_nexthops | grep -c . || true; }
+
+# ---- the VIP route an instance announces (what lib/announce keeps) ----
+
+# lab_ecmp_announce N: put the VIP's route in instance N's table, as limpet does.
+lab_ecmp_announce() {
+	lab_in "${ENS_I[$(($1 - 1))]}" ip route replace "$E_VIP/32" dev wan table "$ECMP_TABLE" proto "$ECMP_RTPROT"
+}
+
+# lab_ecmp_withdraw N
+lab_ecmp_withdraw() {
+	lab_in "${ENS_I[$(($1 - 1))]}" ip route del "$E_VIP/32" table "$ECMP_TABLE" proto "$ECMP_RTPROT"
+}
+
+# ---- backends and clients ----
+
+lab_ecmp_backends_start() {
+	local i
+	for i in 0 1 2; do
+		ip netns exec "${ENS_BE[$i]}" "$LAB_PYTHON" "$LAB_HTTPD" --name "backend$((i + 1))" --port "$E_PORT" \
+			>>"$LAB_DIR/backend$((i + 1)).log" 2>&1 &
+		LAB_PID[backend$((i + 1))]=$!
+	done
+	for i in 0 1 2; do
+		lab_wait 10 "backend$((i + 1)) listening" lab_in "${ENS_BE[$i]}" \
+			curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$E_PORT/healthz"
+	done
+}
+
+# Packets instance N forwarded for the VIP.
+lab_ecmp_forwarded() {
+	lab_in "${ENS_I[$(($1 - 1))]}" nft list counter ip ecmplab vip | awk '/packets/ {print $2; exit}'
+}
+
+# lab_ecmp_sweep N: N requests per client address, each on a new
+# connection (new source port: ECMP hashes it anew), all clients in
+# parallel; prints "ADDR BACKEND" per request ("ADDR -" when it failed).
+lab_ecmp_sweep() {
+	local n=$1
+	lab_in "$ENS_CL" bash -c '
+		n=$1 vip=$2 port=$3; shift 3
+		for a in "$@"; do
+			(for ((i = 0; i < n; i++)); do
+				out=$(curl -sf --max-time 3 --interface "$a" \
+					-H "Connection: close" "http://$vip:$port/") || out=-
+				echo "$a $out"
+			done) &
+		done
+		wait' sweep "$n" "$E_VIP" "$E_PORT" "${E_CLIENTS[@]}"
+}
+
+# ---- teardown ----
+
+lab_ecmp_down() {
+	local rc=$? name ns
+	trap - EXIT INT TERM
+	[ "$ECMP_UP" = 1 ] || return $rc
+	ECMP_UP=0
+	for name in "${!LAB_PID[@]}"; do lab_stop "$name"; done
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ $rc -ne 130 ]; then
+		for f in "$LAB_DIR"/bird-*.log; do
+			[ -s "$f" ] || continue
+			echo "---- $(basename "$f") (last 15 lines) ----" >&2
+			tail -n 15 "$f" >&2
+		done
+	fi
+	for ns in $(ecmp_all_ns); do ip netns del "$ns" 2>/dev/null || true; done
+	[ -n "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ] && rm -rf "$LAB_DIR"
+	return $rc
+}
+
+# Run as a script: `tests/e2e/lab_ecmp.sh clean` removes what a killed run
+# left behind, stopping the processes still in its namespaces by PID.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	case ${1:-} in
+	clean)
+		for ns in $(ecmp_all_ns); do
+			lab_ns_exists "$ns" || continue
+			for pid in $(ip netns pids "$ns"); do kill "$pid" 2>/dev/null || true; done
+			ip netns del "$ns" && echo "removed namespace $ns"
+		done
+		;;
+	*)
+		echo "usage: $0 clean    (the lab is meant to be sourced: . tests/e2e/lab_ecmp.sh)" >&2
+		exit 2
+		;;
+	esac
+fi
