@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Keep-alive HTTP requests per second through the e2e lab (tests/e2e/lab.sh:
+# af_packet ports on veths, everything on this machine's CPUs), limpet
+# against a kernel nftables DNAT rule set in the style of kube-proxy, with
+# the same clients and backends, in one run. A benchmark, not a test.
+#
+#   tools/bench/lab_rps.sh [SECONDS] [CONNECTIONS]      (root; LAB_PREFIX honoured)
+#
+# Prints, as `name value unit` lines:
+#   limpet_idle_cpu_<thread>   CPU share of each limpet thread with no traffic
+#   limpet_rps, nft_rps        wrk's requests/s through each
+#   ratio                      limpet_rps / nft_rps
+#   <run>_cpu_<who>            where the CPUs went during each run (/proc)
+# and, where perf works (cpu-clock sampling), the commands and limpet's
+# functions that took the samples during an extra limpet run.
+#
+# Clients: wrk in the client namespace, its connections spread over the 20
+# client addresses by a source NAT rule there (wrk has no source option).
+# Backends: nginx (one worker each) when installed, else httpd.py (slower:
+# then both figures measure Python).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DURATION=${1:-10}
+CONNS=${2:-64}
+LAB_CLIENTS=20
+LAB_QUIET=${LAB_QUIET:-}
+# shellcheck source=tests/e2e/lab.sh
+. "$ROOT/tests/e2e/lab.sh"
+. "$ROOT/tools/bench/env.sh"
+command -v wrk >/dev/null || { echo "needs wrk (tools/deps.sh installs it)" >&2; exit 1; }
+command -v nft >/dev/null || { echo "needs nft (tools/deps.sh installs it)" >&2; exit 1; }
+
+HZ=$(getconf CLK_TCK)
+
+# ---- CPU accounting from /proc ----
+
+# Busy and idle ticks of all CPUs: "busy softirq idle".
+cpu_totals() { awk '/^cpu / { print $2 + $3 + $4 + $6 + $7 + $8, $8, $5 + $6 }' /proc/stat; }
+
+# Ticks used by a process and all its threads.
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# "comm ticks" for every thread of PID.
+thread_ticks() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		printf '%s %s\n' "$(tr ' ' '_' <"$t/comm")" "$(awk '{ print $14 + $15 }' "$t/stat")"
+	done
+}
+
+# PIDs of processes named NAME in namespace NS.
+ns_pids() { ip netns pids "$1" 2>/dev/null | while read -r p; do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] && echo "$p"; done; }
+
+group_ticks() {	# group_ticks PID... : sum of their ticks
+	local s=0 p
+	for p in "$@"; do s=$((s + $(proc_ticks "$p"))); done
+	echo $s
+}
+
+# ---- backends ----
+
+backends_start() {
+	local i ns conf
+	if command -v nginx >/dev/null; then
+		BACKEND_KIND=nginx
+		for i in 1 2 3 4; do
+			ns=${NS_BACKENDS[$((i - 1))]}
+			conf=$LAB_DIR/nginx$i.conf
+			mkdir -p "$LAB_DIR/nginx$i"
+			cat >"$conf" <<-EOF
+			worker_processes 1;
+			pid $LAB_DIR/nginx$i/pid;
+			error_log $LAB_DIR/nginx$i/error.log;
+			events { worker_connections 4096; }
+			http {
+				access_log off;
+				keepalive_requests 1000000;
+				client_body_temp_path $LAB_DIR/nginx$i;
+				proxy_temp_path $LAB_DIR/nginx$i;
+				fastcgi_temp_path $LAB_DIR/nginx$i;
+				uwsgi_temp_path $LAB_DIR/nginx$i;
+				scgi_temp_path $LAB_DIR/nginx$i;
+				server {
+					listen $BACKEND_PORT;
+					location / { return 200 "backend$i\n"; }
+				}
+			}
+			EOF
+			ip netns exec "$ns" nginx -c "$conf" -g 'daemon off;' >>"$LAB_DIR/backend$i.log" 2>&1 &
+			LAB_PID[backend$i]=$!
+		done
+		for i in 1 2 3 4; do
+			lab_wait 10 "backend$i listening" lab_in "${NS_BACKENDS[$((i - 1))]}" \
+				curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$BACKEND_PORT/"
+		done
+	else
+		BACKEND_KIND=httpd.py
+		lab_backends_start
+	fi
+}
+
+# ---- one measured run ----
+
+# run NAME: wrk against the VIP; prints NAME_rps and where the CPUs went.
+run_wrk() {
+	local name=$1 c0 c1 busy soft idle total out rps
+	local -A before=()
+	local who pids
+	declare -A groups=(
+		[wrk]="$(ns_pids "$NS_CLIENT" wrk)"
+		[backends]="$(for ns in "${NS_BACKENDS[@]}"; do ns_pids "$ns" nginx; ns_pids "$ns" python3; done)"
+	)
+	[ -n "${LAB_PID[limpet]:-}" ] && groups[limpet]=${LAB_PID[limpet]}
+	lab_in "$NS_CLIENT" wrk -t2 -c"$CONNS" -d"$DURATION"s "http://$VIP4/" >"$LAB_DIR/wrk-$name.txt" 2>&1 &
+	local wrk_pid=$!
+	sleep 1	# warm-up: connections open, flows and bindings made
+	groups[wrk]=$(ns_pids "$NS_CLIENT" wrk)
+	for who in "${!groups[@]}"; do
+		# shellcheck disable=SC2086
+		before[$who]=$(group_ticks ${groups[$who]})
+	done
+	read -r c0 s0 i0 < <(cpu_totals)
+	local t0=$(lab_ms)
+	sleep $((DURATION - 2))
+	read -r c1 s1 i1 < <(cpu_totals)
+	local t1=$(lab_ms)
+	for who in "${!groups[@]}"; do
+		# shellcheck disable=SC2086
+		local now_ticks=$(group_ticks ${groups[$who]})
+		awk -v n="$name" -v w="$who" -v d=$((now_ticks - before[$who])) -v hz="$HZ" -v ms=$((t1 - t0)) \
+			'BEGIN { printf "%s_cpu_%s %.0f %% of one CPU\n", n, w, 100 * d / hz / (ms / 1000) }'
+	done
+	busy=$((c1 - c0)) soft=$((s1 - s0)) idle=$((i1 - i0))
+	total=$((busy + idle))
+	awk -v n="$name" -v b=$busy -v s=$soft -v i=$idle -v t=$total 'BEGIN {
+		printf "%s_cpu_all_busy %.0f %%\n%s_cpu_softirq %.0f %%\n%s_cpu_idle %.0f %%\n", n, 100 * b / t, n, 100 * s / t, n, 100 * i / t }'
+	wait "$wrk_pid" || true
+	out=$(cat "$LAB_DIR/wrk-$name.txt")
+	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+	grep -E 'Socket errors|Non-2xx' <<<"$out" | sed "s/^/# $name: /" || true
+	echo "${name}_rps ${rps:-0} req/s"
+	eval "RPS_$name=${rps:-0}"
+}
+
+# ---- the two set-ups ----
+
+limpet_up() {
+	lab_config nat affinity=1 health=tcp interval=1 >"$LAB_DIR/limpet.yaml"
+	lab_limpet_start "$LAB_DIR/limpet.yaml"
+	lab_wait 10 "the service to answer" lab_get "${CLIENT4[0]}"
+}
+
+# kube-proxy's nftables mode, reduced to one service: DNAT to a random
+# endpoint in prerouting; conntrack translates the replies (the backends'
+# default route is the load balancer's lan address, as with limpet's nat).
+nft_up() {
+	local i
+	lab_in "$NS_LB" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	lab_in "$NS_LB" ip addr add "$LB_WAN4/24" dev wan
+	lab_in "$NS_LB" ip addr add "$VIP4/32" dev wan
+	lab_in "$NS_LB" ip addr add "$LB_LAN4/24" dev lan
+	{
+		echo "table ip kubeproxy {"
+		for i in 0 1 2 3; do echo "	chain endpoint-$i { meta l4proto tcp dnat to ${BE4[$i]}:$BACKEND_PORT; }"; done
+		echo "	chain service-web { numgen random mod 4 vmap { 0 : goto endpoint-0, 1 : goto endpoint-1, 2 : goto endpoint-2, 3 : goto endpoint-3 }; }"
+		echo "	chain prerouting { type nat hook prerouting priority dstnat; policy accept; ip daddr $VIP4 tcp dport 80 goto service-web; }"
+		echo "}"
+	} | lab_in "$NS_LB" nft -f -
+	lab_wait 10 "the nftables service to answer" lab_get "${CLIENT4[0]}"
+}
+
+nft_down() {
+	lab_in "$NS_LB" nft delete table ip kubeproxy
+	lab_in "$NS_LB" ip addr flush dev wan
+	lab_in "$NS_LB" ip addr flush dev lan
+}
+
+# ---- main ----
+
+bench_machine
+echo "# lab: af_packet on veths, $LAB_CLIENTS clients, 4 backends, wrk -t2 -c$CONNS -d${DURATION}s (keep-alive)"
+lab_up
+lab_mode nat
+backends_start
+echo "# backends: $BACKEND_KIND"
+# wrk's connections over the 20 client addresses, in turn (an address range
+# would give all of them the same one: NAT picks by addresses, not ports).
+map=$(for ((i = 0; i < LAB_CLIENTS; i++)); do printf ', %d : %s' "$i" "${CLIENT4[$i]}"; done)
+lab_in "$NS_CLIENT" nft -f - <<EOF
+table ip rpsclients {
+	chain post { type nat hook postrouting priority srcnat; policy accept; ip daddr $VIP4 snat to numgen inc mod $LAB_CLIENTS map { ${map#, } }; }
+}
+EOF
+
+limpet_up
+sleep 2
+declare -A idle0=()
+while read -r comm ticks; do idle0[$comm]=$((${idle0[$comm]:-0} + ticks)); done < <(thread_ticks "${LAB_PID[limpet]}")
+t0=$(lab_ms)
+sleep 5
+declare -A idle1=()
+while read -r comm ticks; do idle1[$comm]=$((${idle1[$comm]:-0} + ticks)); done < <(thread_ticks "${LAB_PID[limpet]}")
+t1=$(lab_ms)
+for comm in "${!idle1[@]}"; do
+	awk -v c="$comm" -v d=$((idle1[$comm] - ${idle0[$comm]:-0})) -v hz="$HZ" -v ms=$((t1 - t0)) \
+		'BEGIN { printf "limpet_idle_cpu_%s %.1f %% of one CPU\n", c, 100 * d / hz / (ms / 1000) }'
+done | sort
+
+run_wrk limpet
+if [ -n "${LAB_RPS_PERF:-1}" ] && command -v perf >/dev/null &&
+	perf record -o "$LAB_DIR/probe.data" -e cpu-clock -- true >/dev/null 2>&1; then
+	# A third run under perf (its figure is not quoted): who took the CPUs.
+	lab_in "$NS_CLIENT" wrk -t2 -c"$CONNS" -d"$DURATION"s "http://$VIP4/" >/dev/null 2>&1 &
+	wp=$!
+	sleep 1
+	perf record -o "$LAB_DIR/perf.data" -e cpu-clock -F 999 -a -g -- sleep $((DURATION - 2)) >/dev/null 2>&1 || true
+	wait "$wp" || true
+	perf report -i "$LAB_DIR/perf.data" --stdio --sort comm --no-children -g none >"$LAB_DIR/perf-comm.txt" 2>/dev/null || true
+	perf report -i "$LAB_DIR/perf.data" --stdio --comm limpet,rte-worker-1 --sort comm,dso,sym \
+		--no-children -g none >"$LAB_DIR/perf-sym.txt" 2>/dev/null || true
+	perf report -i "$LAB_DIR/perf.data" --stdio --comm rte-worker-1 --sort dso --no-children -g none \
+		>"$LAB_DIR/perf-dso.txt" 2>/dev/null || true
+	echo "# perf (cpu-clock, all CPUs): samples by command"
+	awk '/^ +[0-9.]+%/ { print "#   " $0 }' "$LAB_DIR/perf-comm.txt" | sed -n 1,12p
+	echo "# perf: the worker thread's samples by object (user space: limpet, the PMD; kernel: af_packet TX and what it runs)"
+	awk '/^ +[0-9.]+%/ { print "#   " $0 }' "$LAB_DIR/perf-dso.txt" | sed -n 1,8p
+	echo "# perf: limpet's threads, by function"
+	awk '/^ +[0-9.]+%/ { print "#   " $0 }' "$LAB_DIR/perf-sym.txt" | sed -n 1,25p
+fi
+lab_limpet_stop
+
+nft_up
+run_wrk nft
+nft_down
+
+awk -v l="$RPS_limpet" -v n="$RPS_nft" 'BEGIN { if (n > 0) printf "ratio %.2f limpet/nft\n", l / n }'
