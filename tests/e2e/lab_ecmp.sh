@@ -256,17 +256,30 @@ lab_ecmp_nexthops() {
 
 ecmp_nexthop_count() { lab_ecmp_nexthops | grep -c . || true; }
 
-# ---- the VIP route an instance announces (what lib/announce keeps) ----
+# ---- the VIP route an instance announces (lib/announce) ----
 
-# lab_ecmp_announce N: put the VIP's route in instance N's table, as limpet does.
-lab_ecmp_announce() {
-	lab_in "${ENS_I[$(($1 - 1))]}" ip route replace "$E_VIP/32" dev wan table "$ECMP_TABLE" proto "$ECMP_RTPROT"
+# announce_vip (tests/e2e/announce_vip.c) keeps the VIP's route in the
+# instance's table ECMP_TABLE with lib/announce, as limpet will.
+ECMP_ANNOUNCE=${ECMP_ANNOUNCE:-$LAB_ROOT/build/tests/e2e/announce_vip}
+
+# lab_ecmp_announce_start N: instance N announces the VIP until stopped.
+lab_ecmp_announce_start() {
+	local n=$1
+	[ -x "$ECMP_ANNOUNCE" ] || lab_die "no announce_vip at $ECMP_ANNOUNCE (build first)"
+	: >"$LAB_DIR/announce$n.log"
+	ip netns exec "${ENS_I[$((n - 1))]}" "$ECMP_ANNOUNCE" -t "$ECMP_TABLE" -d wan "$E_VIP" \
+		>>"$LAB_DIR/announce$n.log" 2>&1 &
+	LAB_PID[announce$n]=$!
+	lab_wait 5 "instance $n's VIP route" lab_ecmp_has_route "$n"
 }
 
-# lab_ecmp_withdraw N
-lab_ecmp_withdraw() {
-	lab_in "${ENS_I[$(($1 - 1))]}" ip route del "$E_VIP/32" table "$ECMP_TABLE" proto "$ECMP_RTPROT"
+lab_ecmp_has_route() {
+	lab_in "${ENS_I[$(($1 - 1))]}" ip route show table "$ECMP_TABLE" proto "$ECMP_RTPROT" "$E_VIP/32" | grep -q "dev wan"
 }
+
+# lab_ecmp_withdraw N / lab_ecmp_announce N: the operator's hold (SIGUSR1 / SIGUSR2).
+lab_ecmp_withdraw() { kill -USR1 "${LAB_PID[announce$1]}"; }
+lab_ecmp_announce() { kill -USR2 "${LAB_PID[announce$1]}"; }
 
 # ---- backends and clients ----
 

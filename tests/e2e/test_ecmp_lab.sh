@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The scale-out lab's routing mechanics (tests/e2e/lab_ecmp.sh), with kernel
 # stand-ins for the two limpet instances:
-#   1. each instance's BIRD learns the VIP route from kernel table 100 and
-#      announces it over BGP; the router installs one ECMP route;
+#   1. each instance keeps its VIP route in kernel table 100 with
+#      lib/announce (announce_vip); its BIRD learns it there and announces
+#      it over BGP; the router installs one ECMP route;
 #   2. L4 hashing at the router spreads every client's connections over
 #      both instances, and every client still sees one backend;
 #   3. the VIP route withdrawn from table 100 → traffic moves to the other
-#      instance (and comes back when it is put back);
+#      instance (and comes back when it is put back); SIGTERM of the
+#      announcer withdraws its route at once;
 #   4. an instance that goes silent (its packets dropped, as when limpet
 #      dies and its kernel interface goes) → BFD: the router drops its
 #      next hop within 1 s; the measured time is printed;
@@ -21,8 +23,8 @@ lab_ecmp_backends_start
 lab_ecmp_router_start
 lab_ecmp_instance_start 1
 lab_ecmp_instance_start 2
-lab_ecmp_announce 1
-lab_ecmp_announce 2
+lab_ecmp_announce_start 1
+lab_ecmp_announce_start 2
 
 two_hops() { [ "$(ecmp_nexthop_count)" = 2 ]; }
 # only_via N: the router's VIP route goes through instance N alone.
@@ -115,6 +117,13 @@ t=$(wait_ms 30 "instance2 back after its BIRD restarted" two_hops)
 lab_ok "instance2's BIRD restarted: back in the ECMP route after $t ms"
 now=$(lab_ecmp_sweep 2 | sort -u)
 [ "$now" = "$map" ] || lab_die "clients changed backend:"$'\n'"$(diff <(echo "$map") <(echo "$now"))"
+
+# ---- an announcer's shutdown withdraws first ----
+t0=$(lab_ms)
+lab_stop announce1
+wait_ms 5 "the router to drop instance1 after its announcer's SIGTERM" only_via 2 >/dev/null
+lab_ok "SIGTERM of instance1's announcer: route withdrawn, the router moved the VIP in $(($(lab_ms) - t0)) ms ($(tail -n 1 "$LAB_DIR/announce1.log"))"
+lab_ecmp_has_route 1 && lab_die "instance1's route is still in table $ECMP_TABLE"
 
 echo "failover: BFD (silent instance) $BFD_MS ms, SIGKILL of BIRD $KILL_MS ms"
 echo "PASS: ECMP lab mechanics"
