@@ -69,10 +69,8 @@ lab_ecmp_require() {
 	for t in ip curl nft "$ECMP_BIRD" "$ECMP_BIRDC" "$LAB_PYTHON"; do
 		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		echo "SKIP: missing ${missing[*]} (tools/deps.sh installs them: bird2, nftables, curl)"
-		exit 77
-	fi
+	# A missing tool is a failure, not a skip: tools/deps.sh installs them.
+	[ ${#missing[@]} -eq 0 ] || lab_die "missing ${missing[*]} (tools/deps.sh installs them: bird2, nftables, curl)"
 }
 
 # The multipath hash seed, where the kernel has one per namespace (6.11+):
