@@ -12,9 +12,11 @@
 #   limpet_idle_cpu_<thread>   CPU share of each limpet thread with no traffic
 #   limpet_rps, nft_rps        wrk's requests/s through each
 #   ratio                      limpet_rps / nft_rps
+#   alt_*, ratio_alt           the same for LAB_RPS_ALT=BINARY, a second limpet
+#                              measured in the same run (e.g. before/after)
 #   <run>_cpu_<who>            where the CPUs went during each run (/proc)
 # and, where perf works (cpu-clock sampling), the commands and limpet's
-# functions that took the samples during an extra limpet run.
+# functions that took the samples during an extra limpet run (LAB_RPS_PERF= turns it off).
 #
 # Clients: wrk in the client namespace, its connections spread over the 20
 # client addresses by a source NAT rule there (wrk has no source option).
@@ -194,23 +196,29 @@ table ip rpsclients {
 }
 EOF
 
-limpet_up
-sleep 2
-declare -A idle0=()
-while read -r comm ticks; do idle0[$comm]=$((${idle0[$comm]:-0} + ticks)); done < <(thread_ticks "${LAB_PID[limpet]}")
-t0=$(lab_ms)
-sleep 5
-declare -A idle1=()
-while read -r comm ticks; do idle1[$comm]=$((${idle1[$comm]:-0} + ticks)); done < <(thread_ticks "${LAB_PID[limpet]}")
-t1=$(lab_ms)
-for comm in "${!idle1[@]}"; do
-	awk -v c="$comm" -v d=$((idle1[$comm] - ${idle0[$comm]:-0})) -v hz="$HZ" -v ms=$((t1 - t0)) \
-		'BEGIN { printf "limpet_idle_cpu_%s %.1f %% of one CPU\n", c, 100 * d / hz / (ms / 1000) }'
-done | sort
+# limpet_phase NAME [PERF]: limpet (LAB_LIMPET) idle, then under wrk; PERF:
+# a third run under perf.
+limpet_phase() {
+	local name=$1 perf=${2:-} comm t0 t1
+	local -A idle0=() idle1=()
+	limpet_up
+	sleep 2
+	while read -r comm ticks; do idle0[$comm]=$((${idle0[$comm]:-0} + ticks)); done < <(thread_ticks "${LAB_PID[limpet]}")
+	t0=$(lab_ms)
+	sleep 5
+	while read -r comm ticks; do idle1[$comm]=$((${idle1[$comm]:-0} + ticks)); done < <(thread_ticks "${LAB_PID[limpet]}")
+	t1=$(lab_ms)
+	for comm in "${!idle1[@]}"; do
+		awk -v n="$name" -v c="$comm" -v d=$((idle1[$comm] - ${idle0[$comm]:-0})) -v hz="$HZ" -v ms=$((t1 - t0)) \
+			'BEGIN { printf "%s_idle_cpu_%s %.1f %% of one CPU\n", n, c, 100 * d / hz / (ms / 1000) }'
+	done | sort
+	run_wrk "$name"
+	[ -n "$perf" ] && profile
+	lab_limpet_stop
+}
 
-run_wrk limpet
-if [ -n "${LAB_RPS_PERF:-1}" ] && command -v perf >/dev/null &&
-	perf record -o "$LAB_DIR/probe.data" -e cpu-clock -- true >/dev/null 2>&1; then
+profile() {
+	command -v perf >/dev/null && perf record -o "$LAB_DIR/probe.data" -e cpu-clock -- true >/dev/null 2>&1 || return 0
 	# A third run under perf (its figure is not quoted): who took the CPUs.
 	lab_in "$NS_CLIENT" wrk -t2 -c"$CONNS" -d"$DURATION"s "http://$VIP4/" >/dev/null 2>&1 &
 	wp=$!
@@ -228,11 +236,21 @@ if [ -n "${LAB_RPS_PERF:-1}" ] && command -v perf >/dev/null &&
 	awk '/^ +[0-9.]+%/ { print "#   " $0 }' "$LAB_DIR/perf-dso.txt" | sed -n 1,8p
 	echo "# perf: limpet's threads, by function"
 	awk '/^ +[0-9.]+%/ { print "#   " $0 }' "$LAB_DIR/perf-sym.txt" | sed -n 1,25p
+}
+
+limpet_phase limpet "${LAB_RPS_PERF-perf}"
+# LAB_RPS_ALT=BINARY: a second limpet in the same run (before/after a change).
+if [ -n "${LAB_RPS_ALT:-}" ]; then
+	LAB_LIMPET_MAIN=$LAB_LIMPET
+	LAB_LIMPET=$LAB_RPS_ALT
+	limpet_phase alt
+	LAB_LIMPET=$LAB_LIMPET_MAIN
 fi
-lab_limpet_stop
 
 nft_up
 run_wrk nft
 nft_down
 
 awk -v l="$RPS_limpet" -v n="$RPS_nft" 'BEGIN { if (n > 0) printf "ratio %.2f limpet/nft\n", l / n }'
+[ -z "${LAB_RPS_ALT:-}" ] ||
+	awk -v l="$RPS_alt" -v n="$RPS_nft" 'BEGIN { if (n > 0) printf "ratio_alt %.2f alt/nft\n", l / n }'
