@@ -22,6 +22,7 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 
+#include "announce_priv.h"
 #include "lp_announce.h"
 
 RTE_LOG_REGISTER(lp_logtype_announce, lib.limpet.announce, INFO);
@@ -514,9 +515,8 @@ ext_ack_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-/* The error code of an NLMSG_ERROR (0: an ACK) and the kernel's message. */
-static int
-parse_error(const struct nlmsghdr *nlh, const char **msg)
+int
+lp_announce_nl_error(const struct nlmsghdr *nlh, const char **msg)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	size_t len = mnl_nlmsg_get_payload_len(nlh), off = sizeof(*e);
@@ -524,6 +524,7 @@ parse_error(const struct nlmsghdr *nlh, const char **msg)
 	*msg = NULL;
 	if (len < sizeof(*e))
 		return -EIO;
+	/* Without NETLINK_CAP_ACK the request follows, then the TLVs. */
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len >= sizeof(struct nlmsghdr))
 		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
 	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < len)
@@ -661,7 +662,7 @@ handle_reply(struct lp_announce *a, const struct nlmsghdr *nlh, uint64_t now)
 		return;		/* answer to a request already given up on */
 	op = v->op;
 	v->op = OP_NONE;
-	err = -parse_error(nlh, &msg);
+	err = -lp_announce_nl_error(nlh, &msg);
 	if (err == 0) {
 		a->st.acks++;
 		succeeded(a, v, op);

@@ -18,26 +18,16 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
+#include "announce_priv.h"
 #include "lp_announce.h"
 
 struct conn {
 	struct mnl_socket *nl;
-	uint32_t portid;
 	uint32_t seq;
 	unsigned int timeout_ms;
 	char *err;
 	size_t err_len;
 };
-
-static int
-ext_msg_cb(const struct nlattr *attr, void *data)
-{
-	const char **msg = data;
-
-	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-		*msg = mnl_attr_get_str(attr);
-	return MNL_CB_OK;
-}
 
 /* Send one request and wait for its ACK; -errno with a message in c->err. */
 static int
@@ -76,20 +66,16 @@ transact(struct conn *c, struct nlmsghdr *nlh, const char *what)
 		left = (int)len;
 		for (const struct nlmsghdr *r = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(r, left);
 		     r = mnl_nlmsg_next(r, &left)) {
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(r);
-			const char *msg = NULL;
-			size_t off = sizeof(*e), plen = mnl_nlmsg_get_payload_len(r);
+			const char *msg;
+			int e;
 
-			if (r->nlmsg_seq != c->seq || r->nlmsg_type != NLMSG_ERROR || plen < sizeof(*e))
+			if (r->nlmsg_seq != c->seq || r->nlmsg_type != NLMSG_ERROR)
 				continue;
-			if (e->error == 0)
+			e = lp_announce_nl_error(r, &msg);
+			if (e == 0)
 				return 0;
-			if (!(r->nlmsg_flags & NLM_F_CAPPED))
-				off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-			if ((r->nlmsg_flags & NLM_F_ACK_TLVS) && off < plen)
-				mnl_attr_parse_payload((const uint8_t *)e + off, plen - off, ext_msg_cb, &msg);
-			snprintf(c->err, c->err_len, "%s: %s", what, msg != NULL ? msg : strerror(-e->error));
-			return e->error;
+			snprintf(c->err, c->err_len, "%s: %s", what, msg != NULL ? msg : strerror(-e));
+			return e;
 		}
 	}
 }
@@ -196,7 +182,6 @@ lp_announce_iface_set(const struct lp_announce_iface *s, unsigned int timeout_ms
 		(void)mnl_socket_setsockopt(c.nl, NETLINK_EXT_ACK, &one, sizeof(one));
 		(void)mnl_socket_setsockopt(c.nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	}
-	c.portid = mnl_socket_get_portid(c.nl);
 	c.seq = (uint32_t)time(NULL);
 	/* MAC and MTU before the link comes up; addresses last (an IPv6
 	 * address on a down link is kept, but its routes wait for it). */
