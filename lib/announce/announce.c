@@ -693,13 +693,22 @@ handle_event(struct lp_announce *a, const struct nlmsghdr *nlh, uint64_t now)
 		return;
 	}
 	/* Our own requests' notifications carry our port id. */
-	if (nlh->nlmsg_type != RTM_DELROUTE || nlh->nlmsg_pid == a->portid)
+	if ((nlh->nlmsg_type != RTM_DELROUTE && nlh->nlmsg_type != RTM_NEWROUTE) || nlh->nlmsg_pid == a->portid)
 		return;
 	if (!our_route(a, nlh, &ip, &oif))
 		return;
 	v = find(a, &ip);
 	if (v == NULL)
 		return;
+	if (nlh->nlmsg_type == RTM_NEWROUTE) {
+		/* Someone replaced it with a route elsewhere: put ours back. */
+		if (oif != (uint32_t)a->o.ifindex && v->op == OP_NONE && v->kstate == K_PRESENT) {
+			a->st.removed_outside++;
+			v->kstate = K_UNKNOWN;
+			v->next_try = now;
+		}
+		return;
+	}
 	if (v->op == OP_ADD) {
 		v->recheck = true;
 	} else if (v->op == OP_NONE && v->kstate != K_ABSENT) {

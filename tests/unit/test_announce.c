@@ -264,6 +264,28 @@ test_flush_restored_by_notification(void)
 	lp_announce_destroy(a);
 }
 
+/* Someone replaces limpet's route with one on another interface: limpet
+ * puts its own back (from the notification; the resync would too). */
+static void
+test_replaced_route_restored(void)
+{
+	struct lp_announce *a = make((int)if_nametoindex(IFACE), 600000);
+	struct lp_announce_vip vips[] = { { ip_of("10.0.6.1"), true } };
+
+	CU_ASSERT(lp_announce_set(a, vips, 1) == 0);
+	CU_ASSERT(settle(a, 2000));
+	CU_ASSERT(has_route("10.0.6.1", IFACE));
+	sh("ip route replace 10.0.6.1/32 dev " PEER " table 100 proto 250");
+	CU_ASSERT(has_route("10.0.6.1", PEER));
+	lp_announce_poll(a, now_ms());
+	CU_ASSERT(settle(a, 2000));
+	CU_ASSERT(has_route("10.0.6.1", IFACE));
+	CU_ASSERT(lp_announce_stats(a)->removed_outside == 1);
+	CU_ASSERT(lp_announce_withdraw_all(a, 1000) == 0);
+	CU_ASSERT(route_count() == 0);
+	lp_announce_destroy(a);
+}
+
 /* A link that goes down takes its IPv4 routes with it, and the kernel
  * sends no route notification: limpet sees the link event, fails while
  * the link is down (counted, logged once), and restores the routes once
@@ -457,6 +479,7 @@ main(void)
 		{ "routes follow the desired set", test_routes_follow_desired_set },
 		{ "holds and reasons", test_holds_and_reasons },
 		{ "flush restored by notification", test_flush_restored_by_notification },
+		{ "replaced route restored", test_replaced_route_restored },
 		{ "link down, restored after", test_link_down_restored_by_resync },
 		{ "missing ifindex counted, not fatal", test_missing_ifindex_counted_not_fatal },
 		{ "stale routes removed at start", test_stale_routes_removed_at_start },
