@@ -1,10 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Internals shared by the parser (parse.c), the validator (validate.c), the
- * writer (write.c) and the lifecycle code (config.c). Ranges and defaults
- * live here once, so the parser, lp_config_validate() and
+ * Internals of lib/config. Ranges and defaults live here once (limits of
+ * the whole config: lp_config.h), so the parser, lp_config_validate() and
  * docs/configuration.md cannot drift apart silently: the unit tests check
  * the boundaries the docs state.
+ *
+ * Files by job; each calls only files listed before it (no circle):
+ *   diag.c      the problem list (lp_diag, cfg_report)
+ *   names.c     enum spellings (cfg_enum_*, lp_*_name)
+ *   values.c    rules for single values (names, addresses, primes, ms)
+ *   config.c    lifecycle: defaults, copy, compare, free, lookups, summary
+ *   validate.c  rules over a whole config (cfg_check, lp_config_validate)
+ *   write.c     struct lp_config -> YAML (lp_config_write)
+ *   compose.c   libyaml events -> a document, bounded (parse_priv.h)
+ *   node.c      typed reads of document nodes (parse_priv.h)
+ *   parse.c     the schema walk (lp_config_parse)
+ *   load.c      reading a file safely (lp_config_load)
  */
 #ifndef LP_CONFIG_PRIV_H
 #define LP_CONFIG_PRIV_H
@@ -41,8 +52,6 @@
 #define CFG_MAGLEV_DEFAULT 65537
 #define CFG_MAGLEV_MIN 251
 #define CFG_MAGLEV_MAX 655373
-#define CFG_BACKENDS_MAX 65535		/* Maglev slots hold 16-bit backend indices */
-#define CFG_SERVICES_MAX 65535		/* service ids fit the flow key's 16-bit zone */
 #define CFG_WEIGHT_DEFAULT 1
 #define CFG_WEIGHT_MAX 65535
 
@@ -64,6 +73,8 @@
 
 /* Problems beyond this many are counted, not listed: nobody reads 10000 lines. */
 #define CFG_DIAG_MAX 200
+
+/* ---- diag.c ---- */
 
 /* One message waiting to be sorted into document order. */
 struct cfg_msg {
@@ -97,6 +108,8 @@ void cfg_report(struct cfg_diag *d, struct lp_cfg_pos pos, const char *subject, 
  */
 void cfg_diag_flush(struct cfg_diag *d);
 
+/* ---- names.c ---- */
+
 /* An enum's YAML spellings; aliases are accepted but never written. */
 struct cfg_enum_entry {
 	const char *name;
@@ -122,6 +135,8 @@ extern const struct cfg_enum cfg_enum_affinity;
 const char *cfg_enum_name(const struct cfg_enum *en, unsigned int value);
 /* Value of a spelling (any case, aliases too); -1 when unknown. */
 int cfg_enum_value(const struct cfg_enum *en, const char *s);
+
+/* ---- validate.c ---- */
 
 /*
  * Positions the parser saw, for the checks that relate elements to each
@@ -158,6 +173,8 @@ void cfg_marks_free(struct cfg_marks *m, uint32_t n_services);
  */
 void cfg_check(const struct lp_config *c, const struct cfg_marks *marks, struct cfg_diag *d);
 
+/* ---- values.c ---- */
+
 /* Why a port or service name is unusable, or NULL when it is fine. */
 const char *cfg_name_problem(const char *s);
 /* Why a device or path string is unusable, or NULL. */
@@ -175,8 +192,5 @@ bool cfg_prefix_clean(const struct lp_ip *ip, unsigned int prefix);
 bool cfg_prefix_unicast(const struct lp_ip *ip, unsigned int prefix);
 /* Seconds with up to three decimals: "2", "0.5", "1.25". */
 char *cfg_fmt_ms(uint32_t ms, char *buf, size_t len);
-/* "10.0.0.1:80" or "[fd00::1]:80". */
-char *cfg_fmt_endpoint(const struct lp_ip *ip, uint16_t port, char *buf, size_t len);
-#define CFG_ENDPOINT_STRLEN (LP_IP_STRLEN + 8)
 
 #endif /* LP_CONFIG_PRIV_H */

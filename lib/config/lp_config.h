@@ -20,6 +20,25 @@
 #define LP_PATH_MAX 128		/**< HTTP health-check path incl. NUL */
 #define LP_PORT_ADDRS_MAX 4	/**< own addresses per port */
 
+/**
+ * @name Limits of a configuration
+ * One set, enforced alike by `limpet --check-config` (the parser), by
+ * lp_config_validate() (which the daemon runs before every start, reload
+ * and change) and documented in docs/configuration.md. The data path's
+ * tables are sized for them; lib/ctl checks that at build time.
+ * @{
+ */
+#define LP_CFG_PORTS_MAX 8u			/**< ports (the data path's port array) */
+#define LP_CFG_NEIGHBORS_MAX 16384u		/**< static neighbors: a quarter of the neighbor table */
+#define LP_CFG_ROUTES_MAX 64u			/**< static routes */
+#define LP_CFG_SERVICES_MAX 1024u		/**< services (service ids) */
+#define LP_CFG_SERVICE_BACKENDS_MAX 4096u	/**< backends of one service (backend ids) */
+#define LP_CFG_BACKENDS_MAX 8192u		/**< backends of all services: half the counter slots, the other half for draining ones */
+#define LP_CFG_FILE_MAX (16u << 20)		/**< bytes of a config file */
+#define LP_CFG_DEPTH_MAX 32u			/**< nested YAML collections (the schema uses 5) */
+#define LP_CFG_NODES_MAX (1u << 20)		/**< YAML nodes, also once aliases are expanded */
+/** @} */
+
 /** Where a config element was written (1-based), for messages. */
 struct lp_cfg_pos {
 	uint32_t line;
@@ -61,7 +80,7 @@ struct lp_cfg_health {
 	uint16_t port;		/**< 0: the backend's port */
 	char path[LP_PATH_MAX];	/**< HTTP: request path, default "/" */
 	uint32_t interval_ms;	/**< default 2000 */
-	uint32_t timeout_ms;	/**< default 1000, < interval */
+	uint32_t timeout_ms;	/**< default 1000, <= interval */
 	uint32_t rise;		/**< successes to go up, default 2 */
 	uint32_t fall;		/**< failures to go down, default 3 */
 	struct lp_cfg_pos pos;
@@ -187,8 +206,19 @@ int lp_diag_add(struct lp_diag *d, const char *fmt, ...) __attribute__((format(p
  * every problem found to @p diag (which may be NULL), in file order, and
  * sets errno: EINVAL for a bad config, ENOENT and friends when the file
  * cannot be read, ENOMEM. Past 200 problems one more line counts the rest.
+ *
+ * The file is read once, and only a regular file (a FIFO, device or
+ * directory is refused at once: nothing here blocks in open() or read()),
+ * of at most LP_CFG_FILE_MAX bytes. A file that is open for writing,
+ * changes while it is read, or was changed in the last LP_CFG_QUIET_MS
+ * (still being written, in place) is read again once it has been quiet
+ * that long; after LP_CFG_LOAD_TRIES tries it is refused with EAGAIN. Replace config files
+ * atomically (write another file, then rename it over), as `save config`
+ * does, and a reload never waits.
  */
 struct lp_config *lp_config_load(const char *path, struct lp_diag *diag);
+#define LP_CFG_QUIET_MS 100	/**< a file changed more recently is still being written */
+#define LP_CFG_LOAD_TRIES 10	/**< reads of a changing file before giving up (about a second) */
 
 /**
  * As lp_config_load() for a buffer (need not be NUL-terminated); @p name

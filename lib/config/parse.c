@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * YAML text -> struct lp_config. libyaml loads the whole document (its
- * composer resolves aliases and keeps every node's mark); the walk below
- * follows the schema, stores what is valid and reports everything that is
+ * YAML text -> struct lp_config. compose.c builds the document from
+ * libyaml's events (aliases resolved, every node's mark kept, nesting and
+ * size bounded); the walk below follows the schema, stores what is valid and reports everything that is
  * not at the node that causes it. Relations between elements (unique names,
  * VIP clashes, families) are checked afterwards by validate.c, with the
  * positions collected here.
@@ -55,6 +55,20 @@ KEYSET(health_keys, "in healthCheck", HEALTH_KEYS);
 KEYSET(backend_keys, "in backend", BACKEND_KEYS);
 
 _Static_assert(service_keys_max <= KEYS_MAX, "KEYS_MAX too small");
+
+/*
+ * True when a section of count items is within its limit (lp_config.h);
+ * otherwise reports at the first item past it and the section is left
+ * empty: nothing more is allocated or walked for it.
+ */
+static bool
+within_limit(struct parse *p, yaml_node_t *n, int64_t count, uint32_t max, const char *key, const char *what)
+{
+	if (count <= (int64_t)max)
+		return true;
+	cfg_report(&p->d, cfg_pos_of(cfg_item_at(p, n, max)), NULL, "%s: more than %u %s", key, max, what);
+	return false;
+}
 
 /* ---- ports, neighbors and routes ---- */
 
@@ -457,12 +471,9 @@ parse_backends(struct parse *p, yaml_node_t *n, struct lp_cfg_service *s, struct
 {
 	int64_t count = cfg_seq_count(p, n, "backends");
 
-	if (count <= 0)
+	if (count <= 0 ||
+	    !within_limit(p, n, count, LP_CFG_SERVICE_BACKENDS_MAX, "backends", "backends in one service"))
 		return;
-	if (count > CFG_BACKENDS_MAX) {
-		cfg_report(&p->d, cfg_pos_of(n), NULL, "backends: more than %u backends", CFG_BACKENDS_MAX);
-		return;
-	}
 	s->backends = calloc((size_t)count, sizeof(*s->backends));
 	mark->backend_broken = calloc((size_t)count, sizeof(*mark->backend_broken));
 	if (s->backends == NULL || mark->backend_broken == NULL) {
@@ -595,7 +606,7 @@ parse_ports(struct parse *p, yaml_node_t *n)
 	int64_t count = cfg_seq_count(p, n, "ports");
 
 	p->m.ports = cfg_pos_of(n);
-	if (count < 0) {
+	if (count < 0 || !within_limit(p, n, count, LP_CFG_PORTS_MAX, "ports", "ports")) {
 		p->m.ports_broken = true;
 		return;
 	}
@@ -618,7 +629,7 @@ parse_neighbors(struct parse *p, yaml_node_t *n)
 {
 	int64_t count = cfg_seq_count(p, n, "neighbors");
 
-	if (count <= 0 ||
+	if (count <= 0 || !within_limit(p, n, count, LP_CFG_NEIGHBORS_MAX, "neighbors", "neighbors") ||
 	    !alloc_section(p, (void **)&p->c->neighbors, sizeof(*p->c->neighbors), &p->m.neighbor, count))
 		return;
 	p->nb_port = calloc((size_t)count, sizeof(*p->nb_port));
@@ -641,7 +652,7 @@ parse_routes(struct parse *p, yaml_node_t *n)
 {
 	int64_t count = cfg_seq_count(p, n, "routes");
 
-	if (count <= 0 || !alloc_section(p, (void **)&p->c->routes, sizeof(*p->c->routes), &p->m.route, count))
+	if (count <= 0 || !within_limit(p, n, count, LP_CFG_ROUTES_MAX, "routes", "routes") || !alloc_section(p, (void **)&p->c->routes, sizeof(*p->c->routes), &p->m.route, count))
 		return;
 	p->rt_port = calloc((size_t)count, sizeof(*p->rt_port));
 	if (p->rt_port == NULL) {
@@ -663,11 +674,7 @@ parse_services(struct parse *p, yaml_node_t *n)
 {
 	int64_t count = cfg_seq_count(p, n, "services");
 
-	if (count > CFG_SERVICES_MAX) {
-		cfg_report(&p->d, cfg_pos_of(n), NULL, "services: more than %u services", CFG_SERVICES_MAX);
-		return;
-	}
-	if (count <= 0 ||
+	if (count <= 0 || !within_limit(p, n, count, LP_CFG_SERVICES_MAX, "services", "services") ||
 	    !alloc_section(p, (void **)&p->c->services, sizeof(*p->c->services), &p->m.service, count))
 		return;
 	p->c->n_services = (uint32_t)count;
@@ -710,42 +717,6 @@ parse_root(struct parse *p, yaml_node_t *root)
 
 /* ---- entry ---- */
 
-static void
-report_yaml_error(struct parse *p, const yaml_parser_t *y, const char *buf, size_t len)
-{
-	struct lp_cfg_pos pos = cfg_mark_pos(y->problem_mark);
-	const char *problem = y->problem != NULL ? y->problem : "unknown problem";
-
-	switch (y->error) {
-	case YAML_MEMORY_ERROR:
-		cfg_out_of_memory(p);
-		break;
-	case YAML_READER_ERROR:
-		// The reader gives a byte offset only; count lines up to it.
-		pos = (struct lp_cfg_pos){ 1, 1 };
-		for (size_t i = 0; i < y->problem_offset && i < len; i++) {
-			if (buf[i] == '\n') {
-				pos.line++;
-				pos.col = 1;
-			} else {
-				pos.col++;
-			}
-		}
-		cfg_report(&p->d, pos, NULL, "unreadable input: %s", problem);
-		break;
-	default:
-		if (y->context != NULL) {
-			struct lp_cfg_pos ctx = cfg_mark_pos(y->context_mark);
-
-			cfg_report(&p->d, pos, NULL, "syntax error: %s (%s at %u:%u)", problem, y->context, ctx.line,
-				   ctx.col);
-		} else {
-			cfg_report(&p->d, pos, NULL, "syntax error: %s", problem);
-		}
-		break;
-	}
-}
-
 /* Parse the one document in the parser's input into p->c. */
 static void
 parse_document(struct parse *p, yaml_parser_t *y, const char *buf, size_t len)
@@ -753,10 +724,8 @@ parse_document(struct parse *p, yaml_parser_t *y, const char *buf, size_t len)
 	yaml_document_t doc, extra;
 	yaml_node_t *root;
 
-	if (!yaml_parser_load(y, &doc)) {
-		report_yaml_error(p, y, buf, len);
+	if (!cfg_compose(p, y, &doc, buf, len))
 		return;
-	}
 	p->doc = &doc;
 	root = yaml_document_get_root_node(&doc);
 	if (root == NULL) {
@@ -765,16 +734,11 @@ parse_document(struct parse *p, yaml_parser_t *y, const char *buf, size_t len)
 		return;
 	}
 	parse_root(p, root);
-	if (!p->stop) {
-		// A second document would be silently ignored; say so instead.
-		if (!yaml_parser_load(y, &extra)) {
-			report_yaml_error(p, y, buf, len);
-		} else {
-			if (yaml_document_get_root_node(&extra) != NULL)
-				cfg_report(&p->d, cfg_mark_pos(extra.start_mark), NULL,
-					   "only one YAML document is allowed");
-			yaml_document_delete(&extra);
-		}
+	// A second document would be silently ignored; say so instead.
+	if (!p->stop && cfg_compose(p, y, &extra, buf, len)) {
+		if (yaml_document_get_root_node(&extra) != NULL)
+			cfg_report(&p->d, cfg_mark_pos(extra.start_mark), NULL, "only one YAML document is allowed");
+		yaml_document_delete(&extra);
 	}
 	if (!p->stop)
 		cfg_check(p->c, &p->m, &p->d);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Shared by the schema walk (parse.c) and the node readers (node.c): the
- * parse state and typed reads of libyaml nodes that report their own
+ * Shared by the schema walk (parse.c), the node readers (node.c) and the
+ * composer (compose.c): the parse state, composing a document from
+ * libyaml's events, and typed reads of its nodes that report their own
  * problems. Every reader returns false after reporting, leaving its output
  * untouched, so a bad value keeps its default and the walk goes on.
  */
@@ -17,7 +18,7 @@
  * mapping many times, and every naming is walked and stored again; the
  * budget keeps that linear in what a real config could hold.
  */
-#define NODE_BUDGET (1u << 20)
+#define NODE_BUDGET LP_CFG_NODES_MAX
 /* Longest piece of user text quoted back in a message. */
 #define SHOW_MAX 40
 #define SHOW_STRLEN (SHOW_MAX + 8)
@@ -48,6 +49,20 @@ struct cfg_keys {
 
 /* Large enough for the longest key list. */
 #define KEYS_MAX 24
+
+/* ---- compose.c ---- */
+
+/*
+ * Compose the next document of y into doc from libyaml's events, stopping
+ * at the first event past LP_CFG_DEPTH_MAX or LP_CFG_NODES_MAX. Returns 1
+ * with a document (without nodes at the end of the stream; the caller
+ * deletes it), or 0 after reporting (doc is then empty).
+ */
+int cfg_compose(struct parse *p, yaml_parser_t *y, yaml_document_t *doc, const char *buf, size_t len);
+/* Report what libyaml's parser says is wrong (buf, len: its input, for reader errors). */
+void cfg_report_yaml_error(struct parse *p, const yaml_parser_t *y, const char *buf, size_t len);
+
+/* ---- node.c ---- */
 
 /* 1-based position of a libyaml mark (libyaml counts from 0). */
 struct lp_cfg_pos cfg_mark_pos(yaml_mark_t mark);

@@ -23,11 +23,12 @@ struct check {
 static uint32_t
 backend_count(const struct lp_cfg_service *s)
 {
-	return s->n_backends <= CFG_BACKENDS_MAX && (s->n_backends == 0 || s->backends != NULL) ? s->n_backends
-												  : 0;
+	return s->n_backends <= LP_CFG_SERVICE_BACKENDS_MAX && (s->n_backends == 0 || s->backends != NULL)
+		       ? s->n_backends
+		       : 0;
 }
 
-#define SUBJECT_STRLEN (LP_NAME_MAX + CFG_ENDPOINT_STRLEN + 32)
+#define SUBJECT_STRLEN (LP_NAME_MAX + LP_ENDPOINT_STRLEN + 32)
 
 static const char *
 port_subject(const struct lp_cfg_port *p, char *buf, size_t len)
@@ -282,11 +283,11 @@ check_health(struct check *k, const struct lp_cfg_service *s, const char *subjec
 static bool
 check_backend(struct check *k, const struct lp_cfg_service *s, const struct lp_cfg_backend *b)
 {
-	char subject[SUBJECT_STRLEN], ep[CFG_ENDPOINT_STRLEN];
+	char subject[SUBJECT_STRLEN], ep[LP_ENDPOINT_STRLEN];
 	bool known = true;
 
 	snprintf(subject, sizeof(subject), "service '%.*s' backend %s", (int)strnlen(s->name, LP_NAME_MAX),
-		 s->name, cfg_fmt_endpoint(&b->addr, b->port, ep, sizeof(ep)));
+		 s->name, lp_endpoint_format(&b->addr, b->port, ep, sizeof(ep)));
 	known &= unicast(k, b->pos, subject, "address", &b->addr);
 	known &= range(k, b->pos, subject, "port", b->port, 1, UINT16_MAX);
 	range(k, b->pos, subject, "weight", b->weight, 0, CFG_WEIGHT_MAX);
@@ -324,12 +325,25 @@ check_service(struct check *k, const struct lp_cfg_service *s, struct cfg_mark *
 	tunnel_source_ok(k, s, subject, &s->tunnel_src4, s->tunnel_src4_len, LP_AF_INET);
 	tunnel_source_ok(k, s, subject, &s->tunnel_src6, s->tunnel_src6_len, LP_AF_INET6);
 	mark->health_broken = !check_health(k, s, subject);
-	if (backend_count(s) != s->n_backends)
-		cfg_report(k->d, pos, subject, "backends: %u backends, at most %u with an array to hold them",
-			   s->n_backends, CFG_BACKENDS_MAX);
+	if (s->n_backends > LP_CFG_SERVICE_BACKENDS_MAX)
+		cfg_report(k->d, pos, subject, "backends: more than %u backends in one service",
+			   LP_CFG_SERVICE_BACKENDS_MAX);
+	else if (backend_count(s) != s->n_backends)
+		cfg_report(k->d, pos, subject, "backends: %u backends without an array to hold them", s->n_backends);
 	for (uint32_t i = 0; i < backend_count(s); i++)
 		mark->backend_broken[i] = !check_backend(k, s, &s->backends[i]);
 	return known;
+}
+
+/*
+ * A section of a config built in memory within its limit (lp_config.h);
+ * the parser reports the same at the first item past it.
+ */
+static void
+count_ok(struct check *k, uint32_t n, uint32_t max, struct lp_cfg_pos past, const char *key, const char *what)
+{
+	if (n > max)
+		cfg_report(k->d, past, NULL, "%s: more than %u %s", key, max, what);
 }
 
 /* Marks for a config from memory: element positions, broken where a field the relations use is bad. */
@@ -337,6 +351,18 @@ static bool
 check_fields(struct check *k, struct cfg_marks *m)
 {
 	const struct lp_config *c = k->c;
+	const struct lp_cfg_pos none = { 0, 0 };
+
+	count_ok(k, c->n_ports, LP_CFG_PORTS_MAX, c->n_ports > LP_CFG_PORTS_MAX ? c->ports[LP_CFG_PORTS_MAX].pos : none,
+		 "ports", "ports");
+	count_ok(k, c->n_neighbors, LP_CFG_NEIGHBORS_MAX,
+		 c->n_neighbors > LP_CFG_NEIGHBORS_MAX ? c->neighbors[LP_CFG_NEIGHBORS_MAX].pos : none, "neighbors",
+		 "neighbors");
+	count_ok(k, c->n_routes, LP_CFG_ROUTES_MAX,
+		 c->n_routes > LP_CFG_ROUTES_MAX ? c->routes[LP_CFG_ROUTES_MAX].pos : none, "routes", "routes");
+	count_ok(k, c->n_services, LP_CFG_SERVICES_MAX,
+		 c->n_services > LP_CFG_SERVICES_MAX ? c->services[LP_CFG_SERVICES_MAX].pos : none, "services",
+		 "services");
 
 	m->port = calloc(c->n_ports + 1, sizeof(*m->port));
 	m->neighbor = calloc(c->n_neighbors + 1, sizeof(*m->neighbor));
@@ -656,14 +682,15 @@ relate_backends(struct check *k, uint32_t si, struct ref *refs)
 {
 	const struct lp_cfg_service *s = &k->c->services[si];
 	const struct cfg_mark *mark = &k->m->service[si];
-	char subject[SUBJECT_STRLEN], at[32], ep[CFG_ENDPOINT_STRLEN], a[LP_IP_STRLEN], v[LP_IP_STRLEN];
+	char subject[SUBJECT_STRLEN], at[32], ep[LP_ENDPOINT_STRLEN], a[LP_IP_STRLEN], v[LP_IP_STRLEN];
 	uint32_t n = 0, count = backend_count(s), *first;
 
 	service_subject(s, subject, sizeof(subject));
-	if (!mark->health_broken && s->health.timeout_ms >= s->health.interval_ms) {
+	// Like Kubernetes probes and HAProxy: a probe may take its whole interval, not longer.
+	if (!mark->health_broken && s->health.timeout_ms > s->health.interval_ms) {
 		char t[16], i[16];
 
-		cfg_report(k->d, mark->hc_timeout, subject, "healthCheck timeout %ss must be less than interval %ss",
+		cfg_report(k->d, mark->hc_timeout, subject, "healthCheck timeout %ss must not exceed interval %ss",
 			   cfg_fmt_ms(s->health.timeout_ms, t, sizeof(t)),
 			   cfg_fmt_ms(s->health.interval_ms, i, sizeof(i)));
 	}
@@ -686,16 +713,41 @@ relate_backends(struct check *k, uint32_t si, struct ref *refs)
 	for (uint32_t i = 0; first != NULL && i < count; i++)
 		if (first[i] != UINT32_MAX)
 			cfg_report(k->d, s->backends[i].pos, subject, "duplicate backend %s%s",
-				   cfg_fmt_endpoint(&s->backends[i].addr, s->backends[i].port, ep, sizeof(ep)),
+				   lp_endpoint_format(&s->backends[i].addr, s->backends[i].port, ep, sizeof(ep)),
 				   first_at(s->backends[first[i]].pos, at, sizeof(at)));
 	free(first);
+}
+
+/*
+ * Backends of all services within LP_CFG_BACKENDS_MAX: reported at the
+ * first backend past it, so a file says where it went over.
+ */
+static void
+relate_total_backends(struct check *k)
+{
+	const struct lp_config *c = k->c;
+	char subject[SUBJECT_STRLEN];
+	uint64_t total = 0;
+
+	for (uint32_t i = 0; i < c->n_services; i++) {
+		const struct lp_cfg_service *s = &c->services[i];
+		uint32_t n = backend_count(s);
+
+		if (total + n > LP_CFG_BACKENDS_MAX) {
+			cfg_report(k->d, s->backends[LP_CFG_BACKENDS_MAX - total].pos,
+				   service_subject(s, subject, sizeof(subject)),
+				   "backends: more than %u backends in all services", LP_CFG_BACKENDS_MAX);
+			return;
+		}
+		total += n;
+	}
 }
 
 static void
 relate_services(struct check *k, struct ref *refs)
 {
 	const struct lp_config *c = k->c;
-	char at[32], ep[CFG_ENDPOINT_STRLEN];
+	char at[32], ep[LP_ENDPOINT_STRLEN];
 	uint32_t n = 0, *first;
 
 	for (uint32_t i = 0; i < c->n_services; i++)
@@ -722,12 +774,13 @@ relate_services(struct check *k, struct ref *refs)
 		f = &c->services[first[i]];
 		cfg_report(k->d, k->m->service[i].vip, NULL, "service '%.*s' clashes with service '%.*s' on %s/%s",
 			   (int)strnlen(s->name, LP_NAME_MAX), s->name, (int)strnlen(f->name, LP_NAME_MAX), f->name,
-			   cfg_fmt_endpoint(&s->vip, s->port, ep, sizeof(ep)), lp_proto_name(s->proto));
+			   lp_endpoint_format(&s->vip, s->port, ep, sizeof(ep)), lp_proto_name(s->proto));
 	}
 	free(first);
 
 	for (uint32_t i = 0; i < c->n_services; i++)
 		relate_backends(k, i, refs);
+	relate_total_backends(k);
 }
 
 void

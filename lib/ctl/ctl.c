@@ -436,32 +436,31 @@ restart_only_changes(struct lp_ctl *c, const struct lp_config *next, struct lp_d
 	return bad ? -EINVAL : 0;
 }
 
-/* Limits of the data path the config schema does not know about: checked
- * before anything changes, so a file over them changes nothing. */
+/* The limits of lp_config.h, which lp_config_validate() has checked with
+ * positions already: kept as a last guard of the data path's tables. */
 static int
 over_limits(const struct lp_config *next, struct lp_diag *d)
 {
 	uint64_t backends = 0;
 	int bad = 0;
 
-	if (next->n_services > LP_MAX_SERVICES) {
-		ctl_err(d, "%s: %u services, at most %u", next->path, next->n_services, LP_MAX_SERVICES);
+	if (next->n_services > LP_CFG_SERVICES_MAX) {
+		ctl_err(d, "%s: %u services, at most %u", next->path, next->n_services, LP_CFG_SERVICES_MAX);
 		bad++;
 	}
 	for (uint32_t i = 0; i < next->n_services; i++) {
 		const struct lp_cfg_service *s = &next->services[i];
 
 		backends += s->n_backends;
-		if (s->n_backends > LP_SVC_MAX_BACKENDS) {
+		if (s->n_backends > LP_CFG_SERVICE_BACKENDS_MAX) {
 			ctl_err(d, "%s:%u:%u: service '%s': %u backends, at most %u", next->path, s->pos.line,
-				s->pos.col, s->name, s->n_backends, LP_SVC_MAX_BACKENDS);
+				s->pos.col, s->name, s->n_backends, LP_CFG_SERVICE_BACKENDS_MAX);
 			bad++;
 		}
 	}
-	/* Draining backends still hold a slot: leave them room. */
-	if (backends > LP_STATS_BE_SLOTS / 2) {
+	if (backends > LP_CFG_BACKENDS_MAX) {
 		ctl_err(d, "%s: %llu backends in all services, at most %u", next->path,
-			(unsigned long long)backends, LP_STATS_BE_SLOTS / 2);
+			(unsigned long long)backends, LP_CFG_BACKENDS_MAX);
 		bad++;
 	}
 	return bad ? -EINVAL : 0;

@@ -11,6 +11,13 @@
 
 #include "ctl_priv.h"
 
+/* The data path's tables hold what the limits of a config allow (lp_config.h). */
+_Static_assert(LP_CFG_PORTS_MAX <= LP_MAX_PORTS, "a port of a valid config has no slot");
+_Static_assert(LP_CFG_ROUTES_MAX <= LP_MAX_ROUTES, "a route of a valid config has no slot");
+_Static_assert(LP_CFG_SERVICES_MAX <= LP_MAX_SERVICES, "a service of a valid config has no id");
+_Static_assert(LP_CFG_SERVICE_BACKENDS_MAX <= LP_SVC_MAX_BACKENDS, "a backend of a valid config has no id");
+_Static_assert(2 * LP_CFG_BACKENDS_MAX <= LP_STATS_BE_SLOTS, "removed backends drain in the other half of the slots");
+
 void
 lp_ctl_stats(struct lp_ctl *c, struct lp_stats *out)
 {

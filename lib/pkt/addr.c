@@ -94,6 +94,16 @@ lp_ip_format(const struct lp_ip *ip, char *buf, size_t len)
 	return buf;
 }
 
+char *
+lp_endpoint_format(const struct lp_ip *ip, uint16_t port, char *buf, size_t len)
+{
+	char a[LP_IP_STRLEN];
+
+	lp_ip_format(ip, a, sizeof(a));
+	snprintf(buf, len, ip->family == LP_AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	return buf;
+}
+
 void
 lp_ip_mask(struct lp_ip *ip, unsigned int prefix)
 {

@@ -45,6 +45,14 @@ int lp_ip_prefix_parse(const char *s, struct lp_ip *ip, uint8_t *prefix);
 /** Format into buf (at least LP_IP_STRLEN bytes); returns buf. */
 char *lp_ip_format(const struct lp_ip *ip, char *buf, size_t len);
 #define LP_IP_STRLEN 46
+/**
+ * Format an endpoint: "10.0.0.1:80", or "[fd00::1]:80" (an IPv6 address
+ * needs brackets before a port, or "fd00::1:80" reads as another address).
+ * buf holds at least LP_ENDPOINT_STRLEN bytes; returns buf. The one
+ * formatter of endpoints: config messages, the CLI, metrics and logs.
+ */
+char *lp_endpoint_format(const struct lp_ip *ip, uint16_t port, char *buf, size_t len);
+#define LP_ENDPOINT_STRLEN (LP_IP_STRLEN + 8)
 /** Zero the host bits beyond prefix (prefix counted for the address family). */
 void lp_ip_mask(struct lp_ip *ip, unsigned int prefix);
 /** True when ip lies in net/prefix (same family). */

@@ -406,10 +406,10 @@ static const struct cc_problem_case problem_cases[] = {
 	  { "t.yaml:4:77: path: only http health checks use a path" } },
 	{ "relative path", SVC(", healthCheck: { type: http, path: healthz }"),
 	  { "t.yaml:4:78: path: must start with '/'" } },
-	{ "health timeout not below interval", SVC(", healthCheck: { type: tcp, interval: 1, timeout: 1 }"),
-	  { "t.yaml:4:93: healthCheck timeout 1s must be less than interval 1s" } },
-	{ "health default timeout not below interval", SVC(", healthCheck: { type: tcp, interval: 0.5 }"),
-	  { "t.yaml:4:58: healthCheck timeout 1s must be less than interval 0.5s" } },
+	{ "health timeout above interval", SVC(", healthCheck: { type: tcp, interval: 1, timeout: 1.001 }"),
+	  { "t.yaml:4:93: healthCheck timeout 1.001s must not exceed interval 1s" } },
+	{ "health default timeout above interval", SVC(", healthCheck: { type: tcp, interval: 0.5 }"),
+	  { "t.yaml:4:58: healthCheck timeout 1s must not exceed interval 0.5s" } },
 	{ "duplicate port name",
 	  "ports:\n  - { name: wan, device: x, address: 10.0.0.1 }\n  - { name: wan, device: y, address: 10.0.1.1 }\n",
 	  { "t.yaml:3:13: duplicate port name 'wan', first at 2:13" } },
@@ -452,6 +452,18 @@ test_problem_table(void)
 }
 
 /* One mistake per kind in one file: each is reported, in file order, nothing stops early. */
+/* Like Kubernetes probes and HAProxy: a probe may take its whole interval. */
+static void
+test_health_timeout_equal_to_interval(void)
+{
+	struct lp_config *c = cc_parse_ok(SVC(", healthCheck: { type: tcp, interval: 1, timeout: 1 }"));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->services[0].health.timeout_ms, 1000);
+	CU_ASSERT_EQUAL(c->services[0].health.interval_ms, 1000);
+	lp_config_free(c);
+}
+
 static void
 test_many_problems_at_once(void)
 {
@@ -470,7 +482,7 @@ test_many_problems_at_once(void)
 		"    vip: 10.0.0.100\n"
 		"    port: 80\n"
 		"    scheduler: round-robin\n"
-		"    healthCheck: { type: tcp, interval: 1, timeout: 1 }\n"
+		"    healthCheck: { type: tcp, interval: 1, timeout: 1.5 }\n"
 		"    backends:\n"
 		"      - { address: 10.1.0.11, port: 8080 }\n"
 		"      - { address: 10.1.0.11, port: 8080, weigth: 3 }\n"
@@ -491,7 +503,7 @@ test_many_problems_at_once(void)
 		"t.yaml:7:5: unknown key 'devise' in port, did you mean 'device'?",
 		"t.yaml:9:59: port: undefined port 'lan'",
 		"t.yaml:14:16: scheduler: expected one of maglev, wrr, least_conn, got 'round-robin'",
-		"t.yaml:15:53: healthCheck timeout 1s must be less than interval 1s",
+		"t.yaml:15:53: healthCheck timeout 1.5s must not exceed interval 1s",
 		"t.yaml:18:9: duplicate backend 10.1.0.11:8080, first at 17:9",
 		"t.yaml:18:43: unknown key 'weigth' in backend, did you mean 'weight'?",
 		"t.yaml:20:10: service 'api' clashes with service 'web' on 10.0.0.100:80/TCP",
@@ -586,7 +598,7 @@ test_load_missing_file(void)
 	CU_ASSERT_PTR_NULL(lp_config_load("/", &d));
 	CU_ASSERT_EQUAL(errno, EISDIR);
 	CU_ASSERT_EQUAL_FATAL(d.n, 1);
-	CU_ASSERT_STRING_EQUAL(d.msg[0], "/: cannot read: is a directory");
+	CU_ASSERT_STRING_EQUAL(d.msg[0], "/: not a regular file (a directory), not read");
 	lp_diag_clear(&d);
 }
 
@@ -860,7 +872,8 @@ static void change_maglev(struct lp_config *c) { c->services[0].maglev_size = 65
 static void change_bounded(struct lp_config *c) { c->services[0].bounded_load = 0.5; }
 static void change_vip(struct lp_config *c) { c->services[0].vip.family = 0; }
 static void change_neighbor_port(struct lp_config *c) { c->neighbors[0].port = 5; }
-static void change_health(struct lp_config *c) { c->services[0].health.timeout_ms = 2000; }
+static void change_health(struct lp_config *c) { c->services[0].health.timeout_ms = 2001; }
+static void change_health_equal(struct lp_config *c) { c->services[0].health.timeout_ms = 2000; }
 static void change_health_path(struct lp_config *c) { strcpy(c->services[0].health.path, "/x"); }
 static void change_interval(struct lp_config *c) { c->services[0].health.interval_ms = 50; }
 static void change_tunnel(struct lp_config *c) { c->services[0].tunnel_src4.a[3] = 1; }
@@ -920,7 +933,8 @@ static const struct cc_memory_case memory_cases[] = {
 	{ "vip unset", change_vip, { "config: service 'web': vip: not set" } },
 	{ "neighbor port", change_neighbor_port, { "config: neighbor 10.0.0.2: port: no port with index 5" } },
 	{ "health timing", change_health,
-	  { "config: service 'web': healthCheck timeout 2s must be less than interval 2s" } },
+	  { "config: service 'web': healthCheck timeout 2.001s must not exceed interval 2s" } },
+	{ "health timeout equal to interval", change_health_equal, { NULL } },
 	{ "health path", change_health_path, { "config: service 'web': path: only http health checks use a path" } },
 	{ "health interval", change_interval, { "config: service 'web': interval: 0.05 is out of range 0.1..3600" } },
 	{ "tunnel source", change_tunnel, { "config: service 'web': tunnelSource: 172.16.0.1/16 has host bits set" } },
@@ -1035,6 +1049,7 @@ main(void)
 	static const struct lp_test_case problem_tests[] = {
 		{ "one case per kind of problem", test_problem_table },
 		{ "many problems at once", test_many_problems_at_once },
+		{ "health timeout equal to interval", test_health_timeout_equal_to_interval },
 		{ "problem cap", test_problem_cap },
 		{ "maglev size smaller than backends", test_maglev_smaller_than_backends },
 		{ "alias expansion bounded", test_alias_expansion_bounded },
