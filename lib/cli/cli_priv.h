@@ -3,6 +3,16 @@
  * CLI internals shared by the files of lib/cli: the result layout every
  * command parses into, limpet's own token types, the command tables, and
  * the helpers handlers print and fail through.
+ *
+ * Files, each calling only files listed after it (no circle):
+ *   cli.c        the channels: builds the CLI, terminal, socket, poll
+ *   cli_sock.c   the control socket
+ *   cli_show.c, cli_stats.c, cli_edit.c, cli_admin.c   command tables
+ *   cli_run.c    runs commands: context, trampoline, lines, files
+ *   cli_tok.c    token types and the diagnosis of lines no command matches
+ *   cli_opts.c   service option lists
+ *   cli_table.c  aligned tables
+ *   cli_word.c   decimal numbers, unicast addresses
  */
 #ifndef LP_CLI_PRIV_H
 #define LP_CLI_PRIV_H
@@ -140,8 +150,13 @@ struct lp_cli {
 	bool quit;			/**< `quit` was entered */
 };
 
-/* ---- cli.c ---- */
+/* ---- cli_run.c ---- */
 
+/**
+ * Build the rte_cmdline context: one instance per command of @p groups,
+ * then the catch-all. 0 or -ENOMEM.
+ */
+int cli_context_build(struct lp_cli *cli, const struct cli_cmd_group *const *groups, size_t n_groups);
 /** Where the running command prints. */
 FILE *cli_out(struct lp_cli *cli);
 /** Where lp_ctl calls report (the running command's messages). */
@@ -166,9 +181,9 @@ void cli_sock_close(struct lp_cli *cli);
 bool cli_line_matches(struct lp_cli *cli, const char *line);
 /** Explain why no command matches @p line: one message in @p err. */
 void cli_diagnose(struct lp_cli *cli, const char *line, struct lp_diag *err);
-/** Format "ADDR:PORT" or "[ADDR6]:PORT" into @p buf (at least CLI_EP_STRLEN). */
-char *cli_endpoint(const struct lp_ip *ip, uint16_t port, char *buf, size_t len);
-#define CLI_EP_STRLEN (LP_IP_STRLEN + 8)
+
+/* ---- cli_word.c ---- */
+
 /** @p n decimal digits (no sign, no hex: "0x10" is a typo here) into @p v; false otherwise. */
 bool cli_decimal(const char *s, size_t n, uint64_t *v);
 /** True for an address a backend or VIP may have (not loopback, multicast, ...). */

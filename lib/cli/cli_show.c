@@ -42,9 +42,9 @@ be_state_name(uint8_t st)
 static const char *
 vip_str(const struct lp_cfg_service *s, char *buf, size_t len)
 {
-	char ep[CLI_EP_STRLEN];
+	char ep[LP_ENDPOINT_STRLEN];
 
-	snprintf(buf, len, "%s/%s", cli_endpoint(&s->vip, s->port, ep, sizeof(ep)), proto_lower(s->proto));
+	snprintf(buf, len, "%s/%s", lp_endpoint_format(&s->vip, s->port, ep, sizeof(ep)), proto_lower(s->proto));
 	return buf;
 }
 
@@ -113,7 +113,7 @@ show_services(struct lp_cli *cli, const struct cli_res *r)
 		return cli_fail(cli, -ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < n; i++) {
 		struct lp_service_view v;
-		char vip[CLI_EP_STRLEN + 8], aff[32], bindings[24] = "-";
+		char vip[LP_ENDPOINT_STRLEN + 8], aff[32], bindings[24] = "-";
 		uint64_t live;
 
 		if (lp_ctl_service_view(cli->ctl, i, &v) != 0)
@@ -156,7 +156,7 @@ show_service(struct lp_cli *cli, const struct cli_res *r)
 	const char *name = r->v[2].str;
 	struct lp_service_view v;
 	const struct lp_cfg_service *s;
-	char buf[CLI_EP_STRLEN + 8], a[LP_IP_STRLEN];
+	char buf[LP_ENDPOINT_STRLEN + 8], a[LP_IP_STRLEN];
 	FILE *o = cli_out(cli);
 	uint64_t live;
 
@@ -226,12 +226,12 @@ show_backends(struct lp_cli *cli, const struct cli_res *r)
 	}
 	for (int i = 0; i < n; i++) {
 		const struct lp_backend_view *b = &bv[i];
-		char ep[CLI_EP_STRLEN], bindings[16] = "-";
+		char ep[LP_ENDPOINT_STRLEN], bindings[16] = "-";
 
 		if (aff)
 			snprintf(bindings, sizeof(bindings), "%u", b->active);
 		cli_table_row(&t, "%s\t%s\t%u\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%u\t%u\t%s\t%s\t%s",
-			      cli_endpoint(&b->addr, b->port, ep, sizeof(ep)), be_state_name(b->state), b->weight,
+			      lp_endpoint_format(&b->addr, b->port, ep, sizeof(ep)), be_state_name(b->state), b->weight,
 			      bindings, b->flows, b->pkts, b->bytes, b->active, b->eff_weight,
 			      lp_backend_state_name(b->admin), !checked ? "-" : b->healthy ? "ok" : "failing",
 			      b->removing ? "removing" : b->slow_start ? "slow-start" : "-");
@@ -251,7 +251,7 @@ static int
 binding_row(void *ctx, const struct lp_binding_view *b)
 {
 	struct binding_rows *br = ctx;
-	char client[LP_IP_STRLEN + 8], a[LP_IP_STRLEN], be[CLI_EP_STRLEN] = "-";
+	char client[LP_IP_STRLEN + 8], a[LP_IP_STRLEN], be[LP_ENDPOINT_STRLEN] = "-";
 	unsigned int full = b->client.family == LP_AF_INET ? 32 : 128;
 	unsigned int prefix = b->client.family == LP_AF_INET ? br->prefix_v4 : br->prefix_v6;
 
@@ -265,7 +265,7 @@ binding_row(void *ctx, const struct lp_binding_view *b)
 	else
 		snprintf(client, sizeof(client), "%s", a);
 	if (b->bound)
-		cli_endpoint(&b->backend, b->backend_port, be, sizeof(be));
+		lp_endpoint_format(&b->backend, b->backend_port, be, sizeof(be));
 	cli_table_row(br->t, "%s\t%s\t%u\t%u\t%" PRId64 "\t%u", client, be, b->age_s, b->idle_s,
 		      b->left_s > 0 ? b->left_s : 0, b->flows);
 	br->rows++;
@@ -334,7 +334,7 @@ key_endpoint(uint8_t family, const uint8_t *addr, uint16_t port_be, char *buf, s
 	struct lp_ip ip = { .family = family };
 
 	memcpy(ip.a, addr, family == LP_AF_INET ? 4 : 16);
-	return cli_endpoint(&ip, ntohs(port_be), buf, len);
+	return lp_endpoint_format(&ip, ntohs(port_be), buf, len);
 }
 
 static int
@@ -361,10 +361,10 @@ print_flows(struct lp_cli *cli, const char *svc, uint32_t max)
 	}
 	for (int i = 0; i < n; i++) {
 		const struct lp_flow_view *f = &fv[i];
-		char src[CLI_EP_STRLEN], dst[CLI_EP_STRLEN], be[CLI_EP_STRLEN] = "-";
+		char src[LP_ENDPOINT_STRLEN], dst[LP_ENDPOINT_STRLEN], be[LP_ENDPOINT_STRLEN] = "-";
 
 		if (f->backend.family != 0)
-			cli_endpoint(&f->backend, f->backend_port, be, sizeof(be));
+			lp_endpoint_format(&f->backend, f->backend_port, be, sizeof(be));
 		cli_table_row(&t, "%s\t%s\t%s\t%s\t%s\t%s\t%u\t%u", proto_lower(f->key.proto),
 			      key_endpoint(f->key.family, f->key.src, f->key.sport, src, sizeof(src)),
 			      key_endpoint(f->key.family, f->key.dst, f->key.dport, dst, sizeof(dst)), f->svc, be,

@@ -66,13 +66,13 @@ static int
 show_backend(struct lp_cli *cli, const struct cli_res *r)
 {
 	const struct cli_backend *b = &r->v[4].be;
-	char ep[CLI_EP_STRLEN];
+	char ep[LP_ENDPOINT_STRLEN];
 	int ret;
 
 	ret = lp_export_show_backend(cli->ctl, cli->export, r->v[3].str, &b->addr, b->port, cli_out(cli));
 	if (ret == -ENOENT)
 		return cli_fail(cli, ret, "service '%s' has no backend %s", r->v[3].str,
-				cli_endpoint(&b->addr, b->port, ep, sizeof(ep)));
+				lp_endpoint_format(&b->addr, b->port, ep, sizeof(ep)));
 	return shown(cli, ret, "", "");
 }
 

@@ -52,32 +52,6 @@ command_len(const char *buf)
 	return n;
 }
 
-bool
-cli_ip_unicast(const struct lp_ip *ip)
-{
-	static const uint8_t zero[16];
-	static const uint8_t loopback[16] = { [15] = 1 };
-
-	if (ip->family == LP_AF_INET)
-		return ip->a[0] != 0 && ip->a[0] != 127 && ip->a[0] < 224;
-	if (ip->family == LP_AF_INET6)
-		return memcmp(ip->a, zero, 16) != 0 && memcmp(ip->a, loopback, 16) != 0 && ip->a[0] != 0xff;
-	return false;
-}
-
-char *
-cli_endpoint(const struct lp_ip *ip, uint16_t port, char *buf, size_t len)
-{
-	char a[LP_IP_STRLEN];
-
-	lp_ip_format(ip, a, sizeof(a));
-	if (ip->family == LP_AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		snprintf(buf, len, "%s:%u", a, port);
-	return buf;
-}
-
 /* Copy a word into a NUL-terminated buffer; false when it does not fit. */
 static bool
 copy_word(const char *buf, size_t n, char *dst, size_t len)
@@ -102,22 +76,6 @@ name_problem(const char *s, size_t n)
 			return "a name holds only letters, digits, '-', '_' and '.'";
 	}
 	return NULL;
-}
-
-bool
-cli_decimal(const char *s, size_t n, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	if (n == 0 || n > 19)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		x = x * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v = x;
-	return true;
 }
 
 /* ADDR, ADDR:PORT (IPv4), ADDR6, [ADDR6], [ADDR6]:PORT. Returns NULL or why not. */
