@@ -135,6 +135,18 @@ show_services(struct lp_cli *cli, const struct cli_res *r)
 	return 0;
 }
 
+/* "nat_replies" as "nat-replies": keys in the views of one service are dashed. */
+static const char *
+dashed(const char *key, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; key[i] != '\0' && i + 1 < len; i++)
+		buf[i] = key[i] == '_' ? '-' : key[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static void
 print_health(FILE *o, const struct lp_cfg_health *h)
 {
@@ -191,10 +203,10 @@ show_service(struct lp_cli *cli, const struct cli_res *r)
 		fprintf(o, "%-15s %" PRIu64 "\n", "bindings", live);
 	else
 		fprintf(o, "%-15s -\n", "bindings");
-	fprintf(o, "%-15s %" PRIu64 "\n", "flows", v.flows);
-	fprintf(o, "%-15s %" PRIu64 "\n", "packets", v.pkts);
-	fprintf(o, "%-15s %" PRIu64 "\n", "bytes", v.bytes);
-	fprintf(o, "%-15s %" PRIu64 "\n", "nat-replies", v.replies);
+	/* The counters of LP_SVC_COUNTERS, keys written as this view writes them ("nat-replies"). */
+#define COUNTER(member, key, help) fprintf(o, "%-15s %" PRIu64 "\n", dashed(#key, buf, sizeof(buf)), v.member);
+	LP_SVC_COUNTERS(COUNTER)
+#undef COUNTER
 	fprintf(o, "%-15s", "binding-events");
 	for (unsigned int k = 0; k < LP_AFF_REASON_MAX; k++)
 		fprintf(o, " %s %" PRIu64, lp_aff_reason_name(k), v.aff[k]);

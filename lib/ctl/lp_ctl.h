@@ -126,8 +126,8 @@ struct lp_backend_view {
 	/** Flow entries pointing at it: with affinity, the flows its bindings
 	 * pinned at the last scan; without, its load count. */
 	uint32_t flows_active;
-	uint64_t pkts, bytes, flows;	/**< counters */
-	uint64_t est, syn_fail;		/**< client handshakes completed / never completed */
+	/** Counters of LP_BE_COUNTERS (pkts, ..., syn_fail), summed over every worker. */
+	LP_BE_COUNTERS(LP_COUNTER_FIELD)
 	uint32_t gslot;
 };
 
@@ -137,7 +137,8 @@ struct lp_service_view {
 	uint16_t id;
 	uint32_t n_backends;
 	uint32_t n_up;
-	uint64_t pkts, bytes, flows, replies;
+	/** Counters of LP_SVC_COUNTERS (pkts, ..., replies), summed over every thread. */
+	LP_SVC_COUNTERS(LP_COUNTER_FIELD)
 	uint64_t aff[LP_AFF_REASON_MAX];
 	uint32_t bindings;
 	uint32_t flows_active;		/**< sum of its backends' flows_active */
@@ -157,10 +158,10 @@ struct lp_port_view {
 	uint16_t port_id;		/**< DPDK port id */
 	uint16_t n_rxq, n_txq;
 	struct lp_port_stats sw;	/**< limpet's counters, summed over the workers */
-	/** The device's own counters (rte_eth_stats_get); all 0 where the driver has none. */
-	uint64_t hw_ipackets, hw_opackets, hw_ibytes, hw_obytes;
-	uint64_t hw_imissed;		/**< dropped by the device: its RX queue was full */
-	uint64_t hw_ierrors, hw_oerrors, hw_rx_nombuf;
+	/** The device's own counters (LP_PORT_DEVICE_COUNTERS: hw_ipackets, ...); 0 where the driver has none. */
+#define LP_PORT_DEVICE_FIELD(member, key, help) uint64_t hw_##member;
+	LP_PORT_DEVICE_COUNTERS(LP_PORT_DEVICE_FIELD)
+#undef LP_PORT_DEVICE_FIELD
 };
 
 /** Number of ports; their views by config order (0 or -ENOENT). */

@@ -93,22 +93,16 @@ lp_ctl_port_view(struct lp_ctl *c, uint32_t i, struct lp_port_view *v)
 	for (uint32_t w = 0; w < c->dp.n_workers; w++) {
 		const volatile struct lp_port_stats *ps = &c->worker_stats[w]->port[i];
 
-		v->sw.rx_pkts += ps->rx_pkts;
-		v->sw.rx_bytes += ps->rx_bytes;
-		v->sw.tx_pkts += ps->tx_pkts;
-		v->sw.tx_bytes += ps->tx_bytes;
+#define ADD(member, key, help) v->sw.member += ps->member;
+		LP_PORT_COUNTERS(ADD)
+#undef ADD
 	}
 	/* Drivers read their counters without stopping the queues, so this is
 	 * safe while workers poll (testpmd's `show port stats` does the same). */
 	if (rte_eth_stats_get(p->port_id, &hw) == 0) {
-		v->hw_ipackets = hw.ipackets;
-		v->hw_opackets = hw.opackets;
-		v->hw_ibytes = hw.ibytes;
-		v->hw_obytes = hw.obytes;
-		v->hw_imissed = hw.imissed;
-		v->hw_ierrors = hw.ierrors;
-		v->hw_oerrors = hw.oerrors;
-		v->hw_rx_nombuf = hw.rx_nombuf;
+#define COPY(member, key, help) v->hw_##member = hw.member;
+		LP_PORT_DEVICE_COUNTERS(COPY)
+#undef COPY
 	}
 	return 0;
 }
@@ -185,10 +179,9 @@ fill_service_view(struct lp_ctl *c, const struct msvc *s, struct lp_service_view
 	for (unsigned int b = 0; b < nb; b++) {
 		const volatile struct lp_svc_stats *ss = &blocks[b]->svc[s->id];
 
-		v->pkts += ss->pkts;
-		v->bytes += ss->bytes;
-		v->flows += ss->flows;
-		v->replies += ss->replies;
+#define ADD(member, key, help) v->member += ss->member;
+		LP_SVC_COUNTERS(ADD)
+#undef ADD
 		for (unsigned int r = 0; r < LP_AFF_REASON_MAX; r++)
 			v->aff[r] += ss->aff[r];
 	}
@@ -249,11 +242,9 @@ lp_ctl_backend_views(struct lp_ctl *c, const char *svc, struct lp_backend_view *
 		for (uint32_t w = 0; w < c->dp.n_workers; w++) {
 			const volatile struct lp_be_stats *bs = &c->worker_stats[w]->be[b->gslot];
 
-			v->pkts += bs->pkts;
-			v->bytes += bs->bytes;
-			v->flows += bs->flows;
-			v->est += bs->est;
-			v->syn_fail += bs->syn_fail;
+#define ADD(member, key, help) v->member += bs->member;
+			LP_BE_COUNTERS(ADD)
+#undef ADD
 		}
 	}
 	return (int)n;
@@ -408,10 +399,10 @@ lp_ctl_print_summary(struct lp_ctl *c, FILE *out)
 			" bindings new %" PRIu64 "\n", v.cfg->name, v.pkts, v.flows, v.replies, v.aff[LP_AFF_NEW]);
 		nb = lp_ctl_backend_views(c, v.cfg->name, bv, 64);
 		for (int k = 0; k < nb; k++) {
-			char a[LP_IP_STRLEN];
+			char ep[LP_ENDPOINT_STRLEN];
 
-			fprintf(out, "    backend %s:%u packets %" PRIu64 " flows %" PRIu64 "\n",
-				lp_ip_format(&bv[k].addr, a, sizeof(a)), bv[k].port, bv[k].pkts, bv[k].flows);
+			fprintf(out, "    backend %s packets %" PRIu64 " flows %" PRIu64 "\n",
+				lp_endpoint_format(&bv[k].addr, bv[k].port, ep, sizeof(ep)), bv[k].pkts, bv[k].flows);
 		}
 	}
 	free(s);

@@ -1,5 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Internals shared by the files of lib/export. */
+/*
+ * Internals shared by the files of lib/export.
+ *
+ * Files, each calling only files listed after it (no circle):
+ *   export.c      the façade: create, destroy, poll
+ *   http.c        the Prometheus endpoint (calls prometheus.c)
+ *   telemetry.c   /limpet/... commands
+ *   show.c        `show stats ...` texts
+ *   prometheus.c  the exposition text
+ *   rates.c       samples and rates
+ *   fields.c      the field lists (from the counter lists of lp_stats.h)
+ */
 #ifndef LP_EXPORT_PRIV_H
 #define LP_EXPORT_PRIV_H
 
@@ -20,7 +31,7 @@ struct exp_field {
 #define EXP_COUNTER(T, key, member, help) { key, true, offsetof(T, member), sizeof(((T *)0)->member), help }
 #define EXP_GAUGE(T, key, member, help) { key, false, offsetof(T, member), sizeof(((T *)0)->member), help }
 
-/* The field lists (fields.c), each ended by a NULL key. */
+/* fields.c: the field lists, each ended by a NULL key. */
 extern const struct exp_field exp_port_fields[];	/**< of struct lp_port_view */
 extern const struct exp_field exp_worker_fields[];	/**< of struct lp_worker_view */
 extern const struct exp_field exp_service_fields[];	/**< of struct lp_service_view */
@@ -58,9 +69,9 @@ struct lp_export {
 	struct http_server *http;
 };
 
-/* export.c */
-/** Render an endpoint "addr:port" ("[addr]:port" for IPv6). */
-char *exp_endpoint(const struct lp_ip *addr, uint16_t port, char *buf, size_t len);
+/* rates.c */
+/** Sum every counter into the next sample slot (the control thread, every interval). */
+void exp_sample_take(struct lp_export *x, uint64_t now);
 
 /* telemetry.c */
 /** Register the commands (once per process) and take the mailbox. */

@@ -1,31 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The counters and gauges of ports, workers, services and backends, one
- * list each. Prometheus, telemetry and `show stats` all walk these lists,
- * so a new field is one line here (and one in docs/observability.md, which
- * the obs test checks).
+ * The fields of ports, workers, services and backends, one list each:
+ * the counters come from the X-macro lists of lp_stats.h, the gauges are
+ * listed here. Prometheus, telemetry and `show stats` all walk these
+ * lists, so a new counter is one line in lp_stats.h and a new gauge one
+ * line here (and one in docs/observability.md, which
+ * tests/integration/test_export.c checks).
  */
 #include <string.h>
 
 #include "export_priv.h"
 
+#define PORT_COUNTER(member, key, help) EXP_COUNTER(struct lp_port_view, #key, sw.member, help),
+#define PORT_DEVICE_COUNTER(member, key, help) EXP_COUNTER(struct lp_port_view, #key, hw_##member, help),
+#define SVC_COUNTER(member, key, help) EXP_COUNTER(struct lp_service_view, #key, member, help),
+#define BE_COUNTER(member, key, help) EXP_COUNTER(struct lp_backend_view, #key, member, help),
+
 const struct exp_field exp_port_fields[] = {
-	EXP_COUNTER(struct lp_port_view, "rx_packets", sw.rx_pkts, "packets the workers received on the port"),
-	EXP_COUNTER(struct lp_port_view, "rx_bytes", sw.rx_bytes,
-		    "bytes the workers received on the port (frames without FCS)"),
-	EXP_COUNTER(struct lp_port_view, "tx_packets", sw.tx_pkts,
-		    "packets the device accepted for transmission from the workers"),
-	EXP_COUNTER(struct lp_port_view, "tx_bytes", sw.tx_bytes,
-		    "bytes the device accepted for transmission from the workers"),
-	EXP_COUNTER(struct lp_port_view, "device_rx_packets", hw_ipackets, "packets received, as the device counts them"),
-	EXP_COUNTER(struct lp_port_view, "device_tx_packets", hw_opackets, "packets transmitted, as the device counts them"),
-	EXP_COUNTER(struct lp_port_view, "device_rx_bytes", hw_ibytes, "bytes received, as the device counts them"),
-	EXP_COUNTER(struct lp_port_view, "device_tx_bytes", hw_obytes, "bytes transmitted, as the device counts them"),
-	EXP_COUNTER(struct lp_port_view, "device_rx_missed", hw_imissed,
-		    "packets the device dropped because a receive queue was full (workers behind)"),
-	EXP_COUNTER(struct lp_port_view, "device_rx_errors", hw_ierrors, "erroneous packets the device received"),
-	EXP_COUNTER(struct lp_port_view, "device_tx_errors", hw_oerrors, "packets the device failed to transmit"),
-	EXP_COUNTER(struct lp_port_view, "device_rx_nombuf", hw_rx_nombuf, "receive failures for want of an mbuf"),
+	LP_PORT_COUNTERS(PORT_COUNTER)
+	LP_PORT_DEVICE_COUNTERS(PORT_DEVICE_COUNTER)
 	{ NULL, false, 0, 0, NULL },
 };
 
@@ -37,10 +30,7 @@ const struct exp_field exp_worker_fields[] = {
 };
 
 const struct exp_field exp_service_fields[] = {
-	EXP_COUNTER(struct lp_service_view, "packets", pkts, "client packets forwarded to the service's backends"),
-	EXP_COUNTER(struct lp_service_view, "bytes", bytes, "bytes of client packets forwarded to the service's backends"),
-	EXP_COUNTER(struct lp_service_view, "flows", flows, "flow entries created for the service"),
-	EXP_COUNTER(struct lp_service_view, "nat_replies", replies, "backend replies translated back to the VIP (nat)"),
+	LP_SVC_COUNTERS(SVC_COUNTER)
 	EXP_GAUGE(struct lp_service_view, "flows_active", flows_active, "flow entries of the service's backends"),
 	EXP_GAUGE(struct lp_service_view, "bindings", bindings,
 		  "affinity bindings to the service's backends, at the last full affinity scan"),
@@ -50,13 +40,7 @@ const struct exp_field exp_service_fields[] = {
 };
 
 const struct exp_field exp_backend_fields[] = {
-	EXP_COUNTER(struct lp_backend_view, "packets", pkts, "client packets forwarded to the backend"),
-	EXP_COUNTER(struct lp_backend_view, "bytes", bytes, "bytes of client packets forwarded to the backend"),
-	EXP_COUNTER(struct lp_backend_view, "flows", flows, "flow entries created for the backend"),
-	EXP_COUNTER(struct lp_backend_view, "handshakes", est,
-		    "client TCP handshakes that completed (SYN state to established)"),
-	EXP_COUNTER(struct lp_backend_view, "handshake_failures", syn_fail,
-		    "client TCP handshakes that never completed (flow aged in SYN state)"),
+	LP_BE_COUNTERS(BE_COUNTER)
 	EXP_GAUGE(struct lp_backend_view, "flows_active", flows_active,
 		  "flow entries pointing at the backend (with affinity: pinned by its bindings at the last scan)"),
 	EXP_GAUGE(struct lp_backend_view, "bindings", bindings, "affinity bindings to the backend, at the last full scan"),

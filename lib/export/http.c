@@ -61,7 +61,7 @@ exp_http_open(struct lp_export *x, const struct lp_ip *addr, uint16_t port, stru
 	char ep[LP_IP_STRLEN + 8];
 	int one = 1;
 
-	exp_endpoint(addr, port, ep, sizeof(ep));
+	lp_endpoint_format(addr, port, ep, sizeof(ep));
 	if (h == NULL) {
 		lp_diag_add(err, "out of memory");
 		return -ENOMEM;
@@ -99,7 +99,7 @@ exp_http_open(struct lp_export *x, const struct lp_ip *addr, uint16_t port, stru
 	getsockname(h->fd, (struct sockaddr *)&ss, &sl);
 	h->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 						: ((struct sockaddr_in6 *)&ss)->sin6_port);
-	exp_endpoint(addr, h->port, ep, sizeof(ep));
+	lp_endpoint_format(addr, h->port, ep, sizeof(ep));
 	LP_LOG(INFO, ctl, "metrics: Prometheus endpoint http://%s/metrics\n", ep);
 	x->http = h;
 	return 0;

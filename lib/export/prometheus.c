@@ -25,7 +25,7 @@ struct scrape {
 	struct lp_service_view *sv;
 	struct lp_backend_view *bv;
 	uint32_t *bsvc;			/* service (index into sv) of each backend */
-	char (*bname)[LP_IP_STRLEN + 8];	/* "addr:port" of each backend */
+	char (*bname)[LP_ENDPOINT_STRLEN];	/* "addr:port" of each backend */
 };
 
 enum scope { S_WORKER, S_PORT, S_SERVICE, S_BACKEND };
@@ -153,7 +153,7 @@ gather(struct scrape *s, struct lp_ctl *c)
 		for (int k = 0; k < n; k++) {
 			const struct lp_backend_view *b = &s->bv[s->nb];
 
-			exp_endpoint(&b->addr, b->port, s->bname[s->nb], sizeof(s->bname[0]));
+			lp_endpoint_format(&b->addr, b->port, s->bname[s->nb], sizeof(s->bname[0]));
 			s->bsvc[s->nb++] = i;
 		}
 	}

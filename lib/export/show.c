@@ -217,12 +217,12 @@ static void
 backend_row(FILE *out, const struct lp_export *x, const struct lp_backend_view *b)
 {
 	struct lp_rates r = { 0 };
-	char ep[LP_IP_STRLEN + 8], pps[16];
+	char ep[LP_ENDPOINT_STRLEN], pps[16];
 
 	if (x != NULL)
 		lp_export_rates(x, LP_RATE_BACKEND, b->gslot, &r);
 	fprintf(out, "  %-28s %-8s %6u %12" PRIu64 " %10s %10" PRIu64 " %10u %10u\n",
-		exp_endpoint(&b->addr, b->port, ep, sizeof(ep)), exp_backend_state(b), b->eff_weight, b->pkts,
+		lp_endpoint_format(&b->addr, b->port, ep, sizeof(ep)), exp_backend_state(b), b->eff_weight, b->pkts,
 		si(r.rx_pps, pps, sizeof(pps)), b->flows, b->flows_active, b->bindings);
 }
 
@@ -231,7 +231,7 @@ lp_export_show_service(struct lp_ctl *c, const struct lp_export *x, const char *
 {
 	struct lp_backend_view *bv;
 	struct lp_service_view v;
-	char ep[LP_IP_STRLEN + 8];
+	char ep[LP_ENDPOINT_STRLEN];
 	int n;
 
 	if (lp_ctl_service_view_by_name(c, name, &v) != 0)
@@ -240,7 +240,7 @@ lp_export_show_service(struct lp_ctl *c, const struct lp_export *x, const char *
 	if (bv == NULL)
 		return -ENOMEM;
 	fprintf(out, "service %s: %s %s %s, %u backends (%u up)\n", v.cfg->name,
-		exp_endpoint(&v.cfg->vip, v.cfg->port, ep, sizeof(ep)), lp_proto_name(v.cfg->proto),
+		lp_endpoint_format(&v.cfg->vip, v.cfg->port, ep, sizeof(ep)), lp_proto_name(v.cfg->proto),
 		lp_fwd_mode_name(v.cfg->forwarding), v.n_backends, v.n_up);
 	rates_line(out, x, LP_RATE_SERVICE, v.id, true);
 	field_lines(out, exp_service_fields, &v);
@@ -272,12 +272,12 @@ lp_export_show_backend(struct lp_ctl *c, const struct lp_export *x, const char *
 	n = lp_ctl_backend_views(c, svc, bv, v.n_backends);
 	for (int i = 0; i < n; i++) {
 		const struct lp_backend_view *b = &bv[i];
-		char ep[LP_IP_STRLEN + 8];
+		char ep[LP_ENDPOINT_STRLEN];
 
 		if (!lp_ip_equal(&b->addr, addr) || b->port != port)
 			continue;
 		fprintf(out, "backend %s of %s: %s%s, weight %u (effective %u), %s\n",
-			exp_endpoint(&b->addr, b->port, ep, sizeof(ep)), svc, exp_backend_state(b),
+			lp_endpoint_format(&b->addr, b->port, ep, sizeof(ep)), svc, exp_backend_state(b),
 			b->removing ? " (removed, draining)" : "", b->weight, b->eff_weight,
 			b->healthy ? "healthy" : "failing health checks");
 		rates_line(out, x, LP_RATE_BACKEND, b->gslot, true);

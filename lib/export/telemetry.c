@@ -322,12 +322,12 @@ cmd_services(struct lp_export *x, const char *params, struct rte_tel_data *d)
 		rte_tel_data_start_array(col[k], RTE_TEL_STRING_VAL);
 	}
 	for (uint32_t i = 0; i < ns; i++) {
-		char ep[LP_IP_STRLEN + 8];
+		char ep[LP_ENDPOINT_STRLEN];
 
 		lp_ctl_service_view(x->ctl, i, &sv[i]);
 		idx[i] = sv[i].id;
 		rte_tel_data_add_array_string(col[0], sv[i].cfg->name);
-		rte_tel_data_add_array_string(col[1], exp_endpoint(&sv[i].cfg->vip, sv[i].cfg->port, ep, sizeof(ep)));
+		rte_tel_data_add_array_string(col[1], lp_endpoint_format(&sv[i].cfg->vip, sv[i].cfg->port, ep, sizeof(ep)));
 		rte_tel_data_add_array_string(col[2], lp_fwd_mode_name(sv[i].cfg->forwarding));
 	}
 	add_column(d, "name", col[0]);
@@ -392,10 +392,10 @@ cmd_backends(struct lp_export *x, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_array(names, RTE_TEL_STRING_VAL);
 	rte_tel_data_start_array(states, RTE_TEL_STRING_VAL);
 	for (int i = 0; i < n; i++) {
-		char ep[LP_IP_STRLEN + 8];
+		char ep[LP_ENDPOINT_STRLEN];
 
 		idx[i] = bv[i].gslot;
-		rte_tel_data_add_array_string(names, exp_endpoint(&bv[i].addr, bv[i].port, ep, sizeof(ep)));
+		rte_tel_data_add_array_string(names, lp_endpoint_format(&bv[i].addr, bv[i].port, ep, sizeof(ep)));
 		rte_tel_data_add_array_string(states, exp_backend_state(&bv[i]));
 	}
 	add_column(d, "backend", names);

@@ -54,27 +54,72 @@ enum lp_wc {
 	LP_WC_MAX
 };
 
+/*
+ * The other counter families, one X-macro list each: X(member, key, help).
+ * member names the field in the worker's block (what the data path writes,
+ * `st->svc[id].pkts++`) and in the view lib/ctl sums it into (struct
+ * lp_port_view, lp_service_view, lp_backend_view); key is its name in
+ * `show stats`, telemetry and Prometheus (limpet_<family>_<key>_total);
+ * help is its Prometheus HELP text. Adding a counter is one line here: the
+ * fields, the summing (lib/ctl/views.c), `show stats`, telemetry and
+ * Prometheus (lib/export/fields.c) follow, and the documentation check
+ * (tests/integration/test_export.c) fails until docs/observability.md
+ * describes it.
+ */
+
+/** Per-port counters of one worker. */
+#define LP_PORT_COUNTERS(X) \
+	X(rx_pkts,  rx_packets, "packets the workers received on the port") \
+	X(rx_bytes, rx_bytes,   "bytes the workers received on the port (frames without FCS)") \
+	X(tx_pkts,  tx_packets, "packets the device accepted for transmission from the workers") \
+	X(tx_bytes, tx_bytes,   "bytes the device accepted for transmission from the workers")
+
+/**
+ * A port's own counters, as the device keeps them: member names the field
+ * of struct rte_eth_stats; the view holds it as hw_<member>.
+ */
+#define LP_PORT_DEVICE_COUNTERS(X) \
+	X(ipackets,  device_rx_packets, "packets received, as the device counts them") \
+	X(opackets,  device_tx_packets, "packets transmitted, as the device counts them") \
+	X(ibytes,    device_rx_bytes,   "bytes received, as the device counts them") \
+	X(obytes,    device_tx_bytes,   "bytes transmitted, as the device counts them") \
+	X(imissed,   device_rx_missed,  "packets the device dropped because a receive queue was full (workers behind)") \
+	X(ierrors,   device_rx_errors,  "erroneous packets the device received") \
+	X(oerrors,   device_tx_errors,  "packets the device failed to transmit") \
+	X(rx_nombuf, device_rx_nombuf,  "receive failures for want of an mbuf")
+
+/** Per-service counters (bindings by reason: aff[], from LP_AFF_REASONS). */
+#define LP_SVC_COUNTERS(X) \
+	X(pkts,    packets,     "client packets forwarded to the service's backends") \
+	X(bytes,   bytes,       "bytes of client packets forwarded to the service's backends") \
+	X(flows,   flows,       "flow entries created for the service") \
+	X(replies, nat_replies, "backend replies translated back to the VIP (nat)")
+
+/** Per-backend counters, indexed by the backend's global slot. */
+#define LP_BE_COUNTERS(X) \
+	X(pkts,     packets,            "client packets forwarded to the backend") \
+	X(bytes,    bytes,              "bytes of client packets forwarded to the backend") \
+	X(flows,    flows,              "flow entries created for the backend") \
+	X(est,      handshakes,         "client TCP handshakes that completed (SYN state to established)") \
+	X(syn_fail, handshake_failures, "client TCP handshakes that never completed (flow aged in SYN state)")
+
+/** One field of a counter list: `uint64_t member;`. */
+#define LP_COUNTER_FIELD(member, key, help) uint64_t member;
+
 /** Per-port counters of one worker. */
 struct lp_port_stats {
-	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+	LP_PORT_COUNTERS(LP_COUNTER_FIELD)
 };
 
 /** Per-service counters of one worker. */
 struct lp_svc_stats {
-	uint64_t pkts;			/**< packets forwarded to backends */
-	uint64_t bytes;
-	uint64_t flows;			/**< flows created */
-	uint64_t replies;		/**< NAT replies translated */
+	LP_SVC_COUNTERS(LP_COUNTER_FIELD)
 	uint64_t aff[LP_AFF_REASON_MAX];	/**< bindings created/moved/removed by reason */
 };
 
 /** Per-backend counters of one worker, indexed by the backend's global slot. */
 struct lp_be_stats {
-	uint64_t pkts;
-	uint64_t bytes;
-	uint64_t flows;
-	uint64_t est;			/**< client handshakes completed (SYN state → established) */
-	uint64_t syn_fail;		/**< client handshakes never completed (RST or silence) */
+	LP_BE_COUNTERS(LP_COUNTER_FIELD)
 };
 
 /** Global per-backend counter slots (smaller than LP_MAX_BACKEND_SLOTS would waste memory). */

@@ -10,7 +10,8 @@
  * client holds a slot, and leaks no descriptor; telemetry requests are
  * answered by the control thread, and time out (and recover) when it does
  * not poll; rates add up to the packets sent; the show texts name what
- * they report.
+ * they report; every metric family, drop reason and binding reason is
+ * described in docs/observability.md.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -696,6 +697,82 @@ test_show_texts_name_what_they_report(void)
 	CU_ASSERT(lp_export_show_worker(ctl, xp, 5, stdout) == -ENOENT);
 }
 
+/* The whole text of a file (caller frees), NULL when unreadable. */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0, got;
+	char chunk[4096];
+	FILE *out;
+
+	if (f == NULL)
+		return NULL;
+	out = open_memstream(&text, &len);
+	while (out != NULL && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, got, out);
+	if (out != NULL)
+		fclose(out);
+	fclose(f);
+	return text;
+}
+
+/* True when doc names `name` in backquotes; otherwise says so. */
+static bool
+documented(const char *doc, const char *what, const char *name)
+{
+	char quoted[128];
+
+	snprintf(quoted, sizeof(quoted), "`%s`", name);
+	if (strstr(doc, quoted) != NULL)
+		return true;
+	printf("\n    %s %s: not described in docs/observability.md", what, quoted);
+	return false;
+}
+
+/*
+ * The documentation check of the counter lists: every family the
+ * Prometheus text has (one per counter of LP_WORKER_COUNTERS,
+ * LP_PORT_COUNTERS, LP_SVC_COUNTERS, LP_BE_COUNTERS ..., and the gauges),
+ * every drop reason and every binding reason is described in
+ * docs/observability.md. A counter added to a list without its line in
+ * the docs fails here.
+ */
+static void
+test_every_family_and_reason_is_documented(void)
+{
+	char *doc = slurp(LP_SOURCE_ROOT "/docs/observability.md");
+	char *text = NULL, *line, *save = NULL;
+	unsigned int families = 0, missing = 0;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT(lp_export_prometheus(xp, f) == 0);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char name[96];
+
+		if (sscanf(line, "# TYPE %95s", name) != 1)
+			continue;
+		families++;
+		missing += !documented(doc, "metric", name);
+	}
+	for (unsigned int r = 1; r < LP_DROP_MAX; r++)
+		missing += !documented(doc, "drop reason", lp_drop_name(r));
+	for (unsigned int r = 0; r < LP_AFF_REASON_MAX; r++)
+		missing += !documented(doc, "binding reason", lp_aff_reason_name(r));
+	/* One family per counter of each list at least. */
+	CU_ASSERT(families >= LP_WC_MAX + 4 + 8 + 4 + 5);
+	if (missing != 0)
+		printf("\n");
+	CU_ASSERT_EQUAL(missing, 0);
+	free(text);
+	free(doc);
+}
+
 /* The runtime directory this process made for its own file prefix. */
 static void
 remove_runtime_dir(const char *dir)
@@ -726,6 +803,7 @@ main(int argc, char **argv)
 		{ "telemetry is answered by the control thread", test_telemetry_is_answered_by_the_control_thread },
 		{ "rates add up to the packets sent", test_rates_add_up_to_the_packets_sent },
 		{ "show texts name what they report", test_show_texts_name_what_they_report },
+		{ "every family and reason is documented", test_every_family_and_reason_is_documented },
 		{ NULL, NULL },
 	};
 	static const struct lp_test_suite suites[] = {
