@@ -54,17 +54,6 @@ ipstr(const struct lp_ip *ip, char *buf)
 	return lp_ip_format(ip, buf, LP_IP_STRLEN);
 }
 
-/* "10.1.0.11:8080" or "[fd00::11]:8080": an IPv6 address needs brackets
- * before a port, or "fd00::11:8080" reads as another address. */
-static const char *
-epstr(const struct lp_ip *ip, uint16_t port, char *buf, size_t len)
-{
-	char a[LP_IP_STRLEN];
-
-	snprintf(buf, len, ip->family == LP_AF_INET6 ? "[%s]:%u" : "%s:%u", ipstr(ip, a), port);
-	return buf;
-}
-
 void
 ctl_svc_set(struct lp_ctl *c, uint32_t id, struct msvc *s)
 {
@@ -365,7 +354,8 @@ model_be_add(struct lp_ctl *c, struct msvc *s, const struct lp_cfg_backend *cfg,
 	int g;
 
 	if (ctl_be_find(s, &cfg->addr, cfg->port) != NULL) {
-		ctl_err(err, "service '%s': backend %s exists", s->cfg.name, epstr(&cfg->addr, cfg->port, a, sizeof(a)));
+		ctl_err(err, "service '%s': backend %s exists", s->cfg.name,
+			lp_endpoint_format(&cfg->addr, cfg->port, a, sizeof(a)));
 		return -EEXIST;
 	}
 	if (cfg->weight > 65535) {
@@ -568,7 +558,8 @@ need_be(struct msvc *s, const struct lp_ip *addr, uint16_t port, struct lp_diag 
 	char a[LP_IP_STRLEN + 8];
 
 	if (b == NULL)
-		ctl_err(err, "service '%s' has no backend %s", s->cfg.name, epstr(addr, port, a, sizeof(a)));
+		ctl_err(err, "service '%s' has no backend %s", s->cfg.name,
+			lp_endpoint_format(addr, port, a, sizeof(a)));
 	return b;
 }
 
