@@ -247,8 +247,8 @@ static const struct cli_cmd admin_cmds[] = {
 	{ "reload [FILE]", "apply the start-up config file again, or FILE; a bad file changes nothing",
 	  reload_running, { CLI_KW(0, "reload"), NULL } },
 	{ NULL, "apply FILE", reload_file, { CLI_KW(0, "reload"), CLI_WORD_TOK(1, "FILE"), NULL } },
-	{ "save config FILE", "write the running configuration to FILE (atomically; a new file is mode 0640)", save_config,
-	  { CLI_KW(0, "save"), CLI_KW(1, "config"), CLI_WORD_TOK(2, "FILE"), NULL } },
+	{ "save config FILE", "write the running configuration to FILE (atomically; a new file is mode 0640)",
+	  save_config, { CLI_KW(0, "save"), CLI_KW(1, "config"), CLI_WORD_TOK(2, "FILE"), NULL } },
 	{ "quit", "stop limpet (as SIGTERM does)", quit, { CLI_KW(0, "quit"), NULL } },
 	{ "help", "this list", help, { CLI_KW(0, "help"), NULL } },
 };

@@ -273,7 +273,8 @@ lp_config_load(const char *path, struct lp_diag *diag)
 			clock_gettime(CLOCK_MONOTONIC, &end);
 			if (diag != NULL)
 				lp_diag_add(diag,
-					    "%s: not read: %s (%u tries in %.1f s); replace config files atomically: write another file, then rename it over this one",
+					    "%s: not read: %s (%u tries in %.1f s); replace config files atomically: "
+					    "write another file, then rename it over this one",
 					    path, r.why, tries, (double)(ms_of(&end) - ms_of(&start)) / 1000.0);
 			errno = EAGAIN;
 			return NULL;

@@ -33,7 +33,7 @@
 #define LP_CFG_ROUTES_MAX 64u			/**< static routes */
 #define LP_CFG_SERVICES_MAX 1024u		/**< services (service ids) */
 #define LP_CFG_SERVICE_BACKENDS_MAX 4096u	/**< backends of one service (backend ids) */
-#define LP_CFG_BACKENDS_MAX 8192u		/**< backends of all services: half the counter slots, the other half for draining ones */
+#define LP_CFG_BACKENDS_MAX 8192u		/**< backends of all services (half the counter slots: removed ones drain) */
 #define LP_CFG_FILE_MAX (16u << 20)		/**< bytes of a config file */
 #define LP_CFG_DEPTH_MAX 32u			/**< nested YAML collections (the schema uses 5) */
 #define LP_CFG_NODES_MAX (1u << 20)		/**< YAML nodes, also once aliases are expanded */

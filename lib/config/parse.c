@@ -652,7 +652,8 @@ parse_routes(struct parse *p, yaml_node_t *n)
 {
 	int64_t count = cfg_seq_count(p, n, "routes");
 
-	if (count <= 0 || !within_limit(p, n, count, LP_CFG_ROUTES_MAX, "routes", "routes") || !alloc_section(p, (void **)&p->c->routes, sizeof(*p->c->routes), &p->m.route, count))
+	if (count <= 0 || !within_limit(p, n, count, LP_CFG_ROUTES_MAX, "routes", "routes") ||
+	    !alloc_section(p, (void **)&p->c->routes, sizeof(*p->c->routes), &p->m.route, count))
 		return;
 	p->rt_port = calloc((size_t)count, sizeof(*p->rt_port));
 	if (p->rt_port == NULL) {
