@@ -212,9 +212,9 @@ int lp_diag_add(struct lp_diag *d, const char *fmt, ...) __attribute__((format(p
  * of at most LP_CFG_FILE_MAX bytes. A file that is open for writing,
  * changes while it is read, or was changed in the last LP_CFG_QUIET_MS
  * (still being written, in place) is read again once it has been quiet
- * that long; after LP_CFG_LOAD_TRIES tries it is refused with EAGAIN. Replace config files
- * atomically (write another file, then rename it over), as `save config`
- * does, and a reload never waits.
+ * that long; after LP_CFG_LOAD_TRIES tries it is refused with EAGAIN.
+ * Replace config files atomically (write another file, then rename it
+ * over), as `save config` does: a reload then never sees half a file.
  */
 struct lp_config *lp_config_load(const char *path, struct lp_diag *diag);
 #define LP_CFG_QUIET_MS 100	/**< a file changed more recently is still being written */
