@@ -83,7 +83,7 @@ static void
 verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *why, uint64_t now)
 {
 	const struct lp_cfg_health *h = &s->cfg.health;
-	char a[LP_IP_STRLEN];
+	char a[LP_ENDPOINT_STRLEN];
 	struct lp_ip addr = b->cfg.addr;
 	uint16_t port = b->cfg.port;
 
@@ -93,17 +93,17 @@ verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *wh
 	if (ok) {
 		b->hc_fail = 0;
 		if (++b->hc_ok >= h->rise && !b->healthy) {
-			LP_LOG(NOTICE, health, "service '%s': backend %s:%u up (%u checks passed)\n", s->cfg.name,
-			       lp_ip_format(&addr, a, sizeof(a)), port, b->hc_ok);
+			LP_LOG(NOTICE, health, "service '%s': backend %s up (%u checks passed)\n", s->cfg.name,
+			       lp_endpoint_format(&addr, port, a, sizeof(a)), b->hc_ok);
 			lp_ctl_backend_set_health(c, s->cfg.name, &addr, port, true, NULL);
 		}
 	} else {
 		b->hc_ok = 0;
-		LP_LOG(DEBUG, health, "service '%s': backend %s:%u check failed (%u in a row): %s\n", s->cfg.name,
-		       lp_ip_format(&addr, a, sizeof(a)), port, b->hc_fail + 1, why);
+		LP_LOG(DEBUG, health, "service '%s': backend %s check failed (%u in a row): %s\n", s->cfg.name,
+		       lp_endpoint_format(&addr, port, a, sizeof(a)), b->hc_fail + 1, why);
 		if (++b->hc_fail >= h->fall && b->healthy) {
-			LP_LOG(NOTICE, health, "service '%s': backend %s:%u down (%u checks failed, last: %s)\n",
-			       s->cfg.name, lp_ip_format(&addr, a, sizeof(a)), port, b->hc_fail, why);
+			LP_LOG(NOTICE, health, "service '%s': backend %s down (%u checks failed, last: %s)\n",
+			       s->cfg.name, lp_endpoint_format(&addr, port, a, sizeof(a)), b->hc_fail, why);
 			lp_ctl_backend_set_health(c, s->cfg.name, &addr, port, false, NULL);
 		}
 	}
