@@ -24,6 +24,7 @@
 #include "lp_ctl.h"
 #include "lp_export.h"
 #include "lp_log.h"
+#include "lp_notify.h"
 
 static volatile sig_atomic_t quit_signal;
 static volatile sig_atomic_t reload_signal;
@@ -36,6 +37,7 @@ struct app_opts {
 	bool interactive;
 	const char *cmdline_file;
 	const char *ctl_socket;
+	bool test_hooks;	/* CLI commands that break limpet on purpose (tests) */
 };
 
 static void
@@ -55,6 +57,8 @@ usage(FILE *out, const char *prog)
 		"  -i, --interactive    command prompt on the terminal (see docs/cli.md; `help` lists commands)\n"
 		"  --cmdline-file FILE  run the commands in FILE once limpet has started\n"
 		"  --ctl-socket PATH    serve commands on a unix socket (mode 0600) for limpetctl\n"
+		"  --test-hooks         add the `test ...` CLI commands that break limpet on purpose\n"
+		"                       (for tests of the watchdog; never in production)\n"
 		"  --help               this text\n",
 		prog, prog);
 }
@@ -99,6 +103,7 @@ parse_opts(int argc, char **argv, struct app_opts *o)
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "cmdline-file", required_argument, NULL, 'F' },
 		{ "ctl-socket", required_argument, NULL, 'S' },
+		{ "test-hooks", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -139,6 +144,9 @@ parse_opts(int argc, char **argv, struct app_opts *o)
 			break;
 		case 'S':
 			o->ctl_socket = optarg;
+			break;
+		case 'T':
+			o->test_hooks = true;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -225,6 +233,7 @@ start_cli(struct app_opts *o, struct lp_ctl *c, struct lp_export *x, struct lp_c
 		.interactive = o->interactive,
 		.socket_path = o->ctl_socket,
 		.export = x,
+		.test_hooks = o->test_hooks,
 	};
 	struct lp_diag d = { 0 };
 
@@ -245,6 +254,32 @@ start_cli(struct app_opts *o, struct lp_ctl *c, struct lp_export *x, struct lp_c
 	return 0;
 }
 
+/*
+ * Under systemd, log lines carry syslog priorities for the journal. First
+ * thing, so EAL's messages and --check-config's (ExecStartPre) get them too.
+ */
+static void
+journal_setup(void)
+{
+	int ret = lp_journal_setup();
+
+	if (ret < 0)
+		fprintf(stderr, "limpet: journal priorities: %s\n", strerror(-ret));
+}
+
+/*
+ * Tell the service manager (systemd Type=notify) about this run: READY=1
+ * once the ports and workers are up, then the watchdog. NULL (nothing to
+ * do) without $NOTIFY_SOCKET. A module that must finish first (loading
+ * replicated bindings) holds readiness here: lp_notify_hold(n,
+ * LP_READY_BINDINGS), released with lp_notify_release() once loaded.
+ */
+static struct lp_notify *
+start_notify(const struct app_opts *o, struct lp_ctl *c)
+{
+	return lp_notify_create(lp_ctl_dp(c), o->config);
+}
+
 static int
 run(struct app_opts *o)
 {
@@ -253,6 +288,7 @@ run(struct app_opts *o)
 	struct lp_cli *cli;
 	struct lp_ctl *c;
 	struct lp_export *x;
+	struct lp_notify *n;
 	uint64_t hz = rte_get_tsc_hz(), last_activity, idle_since;
 
 	if (cfg == NULL) {
@@ -285,27 +321,33 @@ run(struct app_opts *o)
 		lp_ctl_destroy(c);
 		return EXIT_FAILURE;
 	}
+	n = start_notify(o, c);
 	last_activity = activity(c);
 	idle_since = rte_rdtsc();
 	while (!quit_signal && (cli == NULL || !lp_cli_quit_requested(cli))) {
 		uint64_t now = rte_rdtsc();
 
 		lp_ctl_poll(c, now);
+		lp_notify_poll(n, now);
 		lp_export_poll(x, now);
 		if (cli != NULL && lp_cli_poll(cli, now))
 			break;
 		if (reload_signal) {
 			struct lp_config *next;
+			bool applied;
 
 			reload_signal = 0;
+			lp_notify_reloading(n);
 			next = lp_config_load(o->config, &d);
-			if (next == NULL || lp_ctl_apply(c, next, &d) != 0) {
+			applied = next != NULL && lp_ctl_apply(c, next, &d) == 0;
+			if (!applied) {
 				fprintf(stderr, "limpet: reload of %s refused, running configuration unchanged:\n",
 					o->config);
 				lp_diag_print(&d, stderr);
 			} else {
 				LP_LOG(NOTICE, app, "reloaded %s\n", o->config);
 			}
+			lp_notify_reloaded(n, applied, &d);
 			lp_config_free(next);
 			lp_diag_clear(&d);
 		}
@@ -321,6 +363,7 @@ run(struct app_opts *o)
 		}
 		sleep_us(200);
 	}
+	lp_notify_destroy(n);	/* STOPPING=1 */
 	lp_cli_destroy(cli);	/* it uses the exporter */
 	lp_export_destroy(x);
 	lp_ctl_stop(c);
@@ -339,6 +382,7 @@ main(int argc, char **argv)
 	int sep = -1, ret;
 	bool capture;
 
+	journal_setup();
 	/* `limpet --check-config FILE` needs no EAL: look for it first. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0 && sep < 0)

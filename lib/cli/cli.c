@@ -25,6 +25,7 @@ static const struct cli_cmd_group *const groups[] = {
 	&cli_stats_group,
 	&cli_edit_group,
 	&cli_admin_group,
+	&cli_test_group,	/* last: in only with the test hooks */
 };
 
 struct lp_cli *
@@ -44,7 +45,8 @@ lp_cli_create(struct lp_ctl *ctl, const struct lp_cli_opts *opts, struct lp_diag
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = cli_context_build(cli, groups, sizeof(groups) / sizeof(groups[0]));
+	/* The test hooks' commands exist only when asked for. */
+	ret = cli_context_build(cli, groups, sizeof(groups) / sizeof(groups[0]) - (opts->test_hooks ? 0 : 1));
 	if (ret != 0)
 		goto fail;
 	/* No descriptors: lines from files and the socket are handed to

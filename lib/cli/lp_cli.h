@@ -34,6 +34,7 @@ struct lp_cli_opts {
 	bool interactive;		/**< prompt on the terminal (stdin / stdout) */
 	const char *socket_path;	/**< control socket to listen on, NULL for none */
 	struct lp_export *export;	/**< rates for `show stats ...` (NULL: counters only) */
+	bool test_hooks;		/**< add the `test ...` commands (limpet --test-hooks; tests only) */
 };
 
 /**
