@@ -11,6 +11,8 @@ pkgs=(
 	dpdk dpdk-dev libdpdk-dev libnuma-dev libyaml-dev libcunit1-dev libpcap-dev libmnl-dev
 	iproute2 ethtool curl python3 procps iputils-ping
 	bird2 nftables wrk
+	# packaging (tests/pkg): man pages, the .deb, lintian, unit checks
+	scdoc debhelper dpkg-dev fakeroot lintian systemd man-db groff-base bash-completion
 )
 missing=()
 for p in "${pkgs[@]}"; do
