@@ -29,7 +29,7 @@ meson test -C build --print-errorlogs --num-processes 2 || status=1
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -De2e=false
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite integration --suite cli --suite gen || status=1
+	meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite integration --suite cli --suite gen --suite notify || status=1
 
 if [ $status -eq 0 ]; then
 	echo "limpet: all test suites passed"
