@@ -26,7 +26,7 @@
 #include "lp_log.h"
 #include "lp_notify.h"
 
-static volatile sig_atomic_t quit_signal;
+static volatile sig_atomic_t quit_signal;	/* the signal that asked to stop, 0: none */
 static volatile sig_atomic_t reload_signal;
 
 struct app_opts {
@@ -69,7 +69,62 @@ on_signal(int sig)
 	if (sig == SIGHUP)
 		reload_signal = 1;
 	else
-		quit_signal = 1;
+		quit_signal = sig;
+}
+
+/*
+ * From the first instruction of main, before EAL starts any thread (they
+ * inherit all of this): SIGTERM and SIGINT stop limpet the clean way
+ * (workers stopped, summary printed, control socket removed), SIGHUP
+ * reloads the config. Either may arrive during start-up (EAL, building
+ * the model, launching workers: up to seconds); it is only recorded then
+ * and acted on once start-up is done. SIGPIPE is ignored: when whoever
+ * reads limpet's output goes away (a log shipper restarts, a `| tee` is
+ * killed), a write fails with EPIPE and the line is lost, limpet is not.
+ */
+static void
+install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* --check-config and --help need no clean stop: default actions again,
+ * and a stop asked for meanwhile takes effect now. */
+static void
+default_signals(void)
+{
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	if (quit_signal != 0)
+		raise(quit_signal);
+}
+
+/* A stop asked for before the control loop runs: nothing was served yet,
+ * so limpet ends here (exit 0), before taking any traffic. */
+static bool
+stopped_during_start_up(void)
+{
+	if (quit_signal == 0)
+		return false;
+	LP_LOG(NOTICE, app, "%s during start-up: stopping\n", strsignal(quit_signal));
+	return true;
+}
+
+/* A SIGHUP that came during start-up is a reload of the file that start-up
+ * just read: it runs now, in the first pass of the loop. */
+static void
+note_start_up_reload(const char *path)
+{
+	if (reload_signal)
+		LP_LOG(NOTICE, app, "SIGHUP during start-up: reloading %s now that start-up is done\n", path);
 }
 
 static int
@@ -304,6 +359,10 @@ run(struct app_opts *o)
 		return EXIT_FAILURE;
 	}
 	lp_diag_clear(&d);
+	if (stopped_during_start_up()) {
+		lp_ctl_destroy(c);
+		return EXIT_SUCCESS;
+	}
 	if (lp_ctl_start(c) != 0) {
 		fprintf(stderr, "limpet: cannot launch the workers\n");
 		lp_ctl_destroy(c);
@@ -322,6 +381,7 @@ run(struct app_opts *o)
 		return EXIT_FAILURE;
 	}
 	n = start_notify(o, c);
+	note_start_up_reload(o->config);
 	last_activity = activity(c);
 	idle_since = rte_rdtsc();
 	while (!quit_signal && (cli == NULL || !lp_cli_quit_requested(cli))) {
@@ -382,6 +442,7 @@ main(int argc, char **argv)
 	int sep = -1, ret;
 	bool capture;
 
+	install_signals();
 	journal_setup();
 	/* `limpet --check-config FILE` needs no EAL: look for it first. */
 	for (int i = 1; i < argc; i++) {
@@ -396,8 +457,10 @@ main(int argc, char **argv)
 		ret = parse_opts(argc, argv, &o);
 		if (ret != 0)
 			return ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-		if (o.check_only)
+		if (o.check_only) {
+			default_signals();
 			return check_config(o.config);
+		}
 		fprintf(stderr, "limpet: EAL options and then -- are needed to run (see --help)\n");
 		return EXIT_FAILURE;
 	}
@@ -405,16 +468,19 @@ main(int argc, char **argv)
 	ret = parse_opts(argc - sep, argv + sep, &o);
 	if (ret != 0)
 		return ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-	if (o.check_only)
+	if (o.check_only) {
+		default_signals();
 		return check_config(o.config);
+	}
 	ret = rte_eal_init(sep, argv);
 	if (ret < 0) {
 		fprintf(stderr, "limpet: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
 		return EXIT_FAILURE;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	if (stopped_during_start_up()) {
+		rte_eal_cleanup();
+		return EXIT_SUCCESS;
+	}
 	capture = start_capture();
 	ret = run(&o);
 	if (capture)

@@ -105,6 +105,49 @@ add_tagged(struct buf *b, char tag, const char *text, size_t len)
 
 /* ---- listening ---- */
 
+/*
+ * The socket file goes with limpet on every exit that runs any code:
+ * cli_sock_close() on the way out of the control loop, and this for
+ * exit() called from anywhere else (rte_exit() included). A limpet killed
+ * outright (SIGKILL, a crash) leaves it, and the next one replaces it
+ * (clear_stale()).
+ */
+static struct {
+	char *path;		/* NULL: nothing to remove */
+	dev_t dev;
+	ino_t ino;
+} at_exit;
+
+/* Only our own socket: another limpet may have replaced the file. */
+static void
+unlink_own(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+		unlink(path);
+}
+
+static void
+unlink_at_exit(void)
+{
+	if (at_exit.path != NULL)
+		unlink_own(at_exit.path, at_exit.dev, at_exit.ino);
+}
+
+static void
+remove_at_exit(const struct cli_sock *s)
+{
+	static bool registered;
+
+	if (!registered && atexit(unlink_at_exit) != 0)
+		return;
+	registered = true;
+	at_exit.path = s->path;
+	at_exit.dev = s->dev;
+	at_exit.ino = s->ino;
+}
+
 /* A socket file left by a limpet that died is replaced; one a live limpet
  * answers on, or a file that is not a socket, is left alone. */
 static int
@@ -181,6 +224,7 @@ cli_sock_open(struct lp_cli *cli, const char *path, struct lp_diag *diag)
 	}
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
+	remove_at_exit(s);
 	cli->sock = s;
 	LP_LOG(INFO, cli, "control socket %s\n", path);
 	return 0;
@@ -393,7 +437,6 @@ cli_sock_close(struct lp_cli *cli)
 {
 	struct cli_sock *s = cli->sock;
 	uint64_t deadline = ms_now() + FLUSH_AT_EXIT_MS;
-	struct stat st;
 
 	if (s == NULL)
 		return;
@@ -412,9 +455,9 @@ cli_sock_close(struct lp_cli *cli)
 			conn_close(c);
 	}
 	close(s->fd);
-	/* Only our own socket: another limpet may have replaced the file. */
-	if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
-		unlink(s->path);
+	unlink_own(s->path, s->dev, s->ino);
+	if (at_exit.path == s->path)
+		at_exit.path = NULL;
 	free(s->path);
 	free(s);
 	cli->sock = NULL;
