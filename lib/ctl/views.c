@@ -379,8 +379,15 @@ lp_ctl_print_summary(struct lp_ctl *c, FILE *out)
 	lp_ctl_stats(c, s);
 	fprintf(out, "limpet summary: %u worker%s, %u port%s, %u service%s\n", c->dp.n_workers,
 		c->dp.n_workers == 1 ? "" : "s", c->dp.n_ports, c->dp.n_ports == 1 ? "" : "s", n, n == 1 ? "" : "s");
-	fprintf(out, "  packets: rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64 " slowpath %" PRIu64 "\n",
-		s->c[LP_WC_rx_pkts], s->c[LP_WC_tx_pkts], lp_stats_drops(s), s->c[LP_WC_slowpath]);
+	/* The workers' invariant (lp_stats.h), summed: exact once they have
+	 * stopped. The control thread's drops (of slow-path packets and of
+	 * its own) are outside it, so they get a line of their own. */
+	fprintf(out, "  packets: rx %" PRIu64 " + injected %" PRIu64 " = tx %" PRIu64 " + dropped %" PRIu64
+		" + slowpath %" PRIu64 "\n", s->c[LP_WC_rx_pkts], s->c[LP_WC_injected], s->c[LP_WC_tx_pkts],
+		lp_stats_drops(s) - lp_stats_drops(c->stats), s->c[LP_WC_slowpath]);
+	fprintf(out, "  dropped: %" PRIu64 " in all = %" PRIu64 " by the workers + %" PRIu64
+		" by the control thread\n", lp_stats_drops(s), lp_stats_drops(s) - lp_stats_drops(c->stats),
+		lp_stats_drops(c->stats));
 	fprintf(out, "  flows: new %" PRIu64 " hit %" PRIu64 " stateless %" PRIu64 " full %" PRIu64
 		" rechosen %" PRIu64 " nat replies %" PRIu64 " active %" PRIu64 "\n",
 		s->c[LP_WC_flow_new], s->c[LP_WC_flow_hit], s->c[LP_WC_flow_stateless], s->c[LP_WC_flow_full],

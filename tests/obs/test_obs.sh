@@ -234,8 +234,9 @@ ok "--log-level 'lib.limpet.*:debug' shows limpet's debug lines"
 # The summary limpet prints at exit counts what the exporters counted.
 stop_limpet || fail "limpet exited with an error"
 read -r rx tx dropped <"$WORK/expect"
-grep -q "packets: rx $rx tx $tx dropped $dropped " "$WORK/limpet-a.log" ||
-	{ grep 'packets:' "$WORK/limpet-a.log"; fail "exit summary differs from the scrape (rx $rx tx $tx dropped $dropped)"; }
+grep -Eq "packets: rx $rx \+ injected [0-9]+ = tx $tx \+ " "$WORK/limpet-a.log" &&
+	grep -q "dropped: $dropped in all " "$WORK/limpet-a.log" ||
+	{ grep 'packets:\|dropped:' "$WORK/limpet-a.log"; fail "exit summary differs from the scrape (rx $rx tx $tx dropped $dropped)"; }
 ok "exit summary agrees: rx $rx tx $tx dropped $dropped"
 
 # ---- 2. live capture with dpdk-dumpcap ----
