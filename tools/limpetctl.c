@@ -86,14 +86,28 @@ connect_to(const char *path, int64_t deadline)
 		fprintf(stderr, "limpetctl: socket: %s\n", strerror(errno));
 		return -1;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return fd;
-	/* A unix socket whose backlog is full answers EAGAIN: wait for room. */
-	if (errno == EAGAIN || errno == EINPROGRESS) {
-		if (wait_for(fd, POLLOUT, deadline) && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
-		    err == 0)
+	/* A unix socket whose backlog is full answers EAGAIN and stays
+	 * unconnected (poll says writable all the same): try again until
+	 * there is room or the time is up. */
+	for (;;) {
+		struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
+
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 			return fd;
-		errno = err != 0 ? err : ETIMEDOUT;
+		if (errno == EINPROGRESS) {
+			if (wait_for(fd, POLLOUT, deadline) && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+			    err == 0)
+				return fd;
+			errno = err != 0 ? err : ETIMEDOUT;
+			break;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			break;
+		if (ms_now() >= deadline) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		nanosleep(&pause, NULL);
 	}
 	fprintf(stderr, "limpetctl: cannot connect to %s: %s\n", path, strerror(errno));
 	close(fd);

@@ -10,6 +10,13 @@
  *
  * Every line of a reply but the last starts with '|' or '!', so output
  * can never be mistaken for the status, whatever it holds (docs/cli.md).
+ *
+ * No client can keep another out: a command line must arrive whole within
+ * LINE_TIMEOUT_S of its first byte, and when every slot is taken a new
+ * connection evicts the one that has waited longest on its client (no
+ * line to run, nothing it is reading). The listen backlog is as deep as
+ * the system allows and each pass accepts many, so a limpetctl behind
+ * hundreds of idle or trickling connections is served within passes.
  */
 #include <errno.h>
 #include <poll.h>
@@ -28,11 +35,14 @@
 #include "lp_log.h"
 
 #define MAX_CONNS 16
+#define ACCEPT_PER_POLL 64		/* connections taken from the backlog per pass */
 #define LINE_MAX_BYTES 4096		/* a longer line is refused and the connection closed */
 #define READ_CHUNK 4096
 #define LINES_PER_POLL 8		/* per connection and pass: bounds a pass's work */
 #define OUT_PAUSE_BYTES (16u << 20)	/* stop running a client's lines while this much waits for it */
 #define IDLE_TIMEOUT_S 60		/* a connection with nothing moving is closed */
+#define LINE_TIMEOUT_S 5		/* a command line must arrive whole this soon after its first byte */
+#define STALLED_S 1			/* a reply not read for this long makes its connection evictable */
 #define FLUSH_AT_EXIT_MS 1000
 
 struct buf {
@@ -45,7 +55,9 @@ struct conn {
 	struct buf in, out;
 	bool peer_done;		/* the client shut its side: no more lines */
 	bool close_when_sent;	/* a protocol error: reply, then close */
-	uint64_t last_io;	/* TSC */
+	uint64_t last_io;	/* TSC: a byte moved */
+	uint64_t since;		/* TSC: accepted, or its last line ran (eviction order) */
+	uint64_t line_start;	/* TSC: first byte of the incomplete line waiting, 0: none */
 };
 
 struct cli_sock {
@@ -217,7 +229,7 @@ cli_sock_open(struct lp_cli *cli, const char *path, struct lp_diag *diag)
 	umask(old);
 	if (ret != 0)
 		goto close_fd;
-	if (listen(s->fd, MAX_CONNS) != 0 || stat(path, &st) != 0) {
+	if (listen(s->fd, SOMAXCONN) != 0 || stat(path, &st) != 0) {
 		ret = -errno;
 		unlink(path);
 		goto close_fd;
@@ -248,31 +260,6 @@ conn_close(struct conn *c)
 	buf_free(&c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-}
-
-static void
-accept_new(struct cli_sock *s, uint64_t now)
-{
-	for (int k = 0; k < 4; k++) {
-		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct conn *c = NULL;
-
-		if (fd < 0)
-			return;
-		for (unsigned int i = 0; i < MAX_CONNS && c == NULL; i++)
-			if (s->conn[i].fd < 0)
-				c = &s->conn[i];
-		if (c == NULL) {
-			static const char busy[] = "! too many connections\nERROR\n";
-
-			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				LP_LOG(DEBUG, cli, "control socket: %s\n", strerror(errno));
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->last_io = now;
-	}
 }
 
 /* Run one line and queue its reply. */
@@ -313,11 +300,13 @@ refuse_line(struct conn *c)
 	c->close_when_sent = true;
 }
 
-/* Complete lines waiting in the input, a few per pass. */
-static void
+/* Complete lines waiting in the input, a few per pass. @return how many ran. */
+static int
 run_lines(struct lp_cli *cli, struct conn *c)
 {
-	for (int k = 0; k < LINES_PER_POLL && !cli->quit && !c->close_when_sent; k++) {
+	int k;
+
+	for (k = 0; k < LINES_PER_POLL && !cli->quit && !c->close_when_sent; k++) {
 		const char *start = c->in.p + c->in.off;
 		size_t avail = c->in.len - c->in.off, n;
 		const char *nl;
@@ -349,6 +338,26 @@ run_lines(struct lp_cli *cli, struct conn *c)
 	}
 	if (c->in.off == c->in.len)
 		c->in.off = c->in.len = 0;
+	return k;
+}
+
+/* A complete line (or the last one of a client that shut its side) waits. */
+static bool
+line_waiting(const struct conn *c)
+{
+	size_t avail = c->in.len - c->in.off;
+
+	return avail > 0 && (c->peer_done || memchr(c->in.p + c->in.off, '\n', avail) != NULL);
+}
+
+/* Waiting on its client: no line to run, and no reply to send or one the
+ * client has not read for STALLED_S. Such a connection may be evicted. */
+static bool
+conn_idle(const struct conn *c, uint64_t now, uint64_t hz)
+{
+	if (line_waiting(c))
+		return false;
+	return c->out.len == c->out.off || now - c->last_io > (uint64_t)STALLED_S * hz;
 }
 
 static bool
@@ -395,32 +404,110 @@ conn_write(struct conn *c, bool *moved)
 	return true;
 }
 
+/* An incomplete line that has been arriving for too long (a client
+ * trickling bytes, or one that never sends its newline) ends the
+ * connection after one error reply. */
+static void
+check_line_deadline(struct conn *c, uint64_t now, uint64_t hz)
+{
+	static const char msg[] = "command line not complete within 5 s";
+
+	if (c->close_when_sent || c->in.len == c->in.off || line_waiting(c)) {
+		c->line_start = 0;
+		return;
+	}
+	if (c->line_start == 0) {
+		c->line_start = now;
+	} else if (now - c->line_start > (uint64_t)LINE_TIMEOUT_S * hz) {
+		add_tagged(&c->out, '!', msg, sizeof(msg) - 1);
+		buf_add(&c->out, "ERROR\n", 6);
+		c->close_when_sent = true;
+	}
+}
+
+/* Read, run what lines are complete, send what the socket takes, close
+ * when done or timed out. */
+static void
+conn_serve(struct lp_cli *cli, struct cli_sock *s, struct conn *c, uint64_t now)
+{
+	bool moved = false, pending;
+
+	moved |= conn_read(c);
+	if (run_lines(cli, c) > 0)
+		c->since = now;
+	check_line_deadline(c, now, s->hz);
+	if (!conn_write(c, &moved)) {
+		conn_close(c);
+		return;
+	}
+	if (moved)
+		c->last_io = now;
+	pending = c->out.len > c->out.off;
+	if (!pending && (c->close_when_sent || (c->peer_done && c->in.len == c->in.off)))
+		conn_close(c);
+	else if (now - c->last_io > (uint64_t)IDLE_TIMEOUT_S * s->hz)
+		conn_close(c);
+}
+
+/* A slot for a new connection: a free one, else the one idle longest
+ * (closed here), else NULL. */
+static struct conn *
+take_slot(struct cli_sock *s, uint64_t now)
+{
+	struct conn *victim = NULL;
+
+	for (unsigned int i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = &s->conn[i];
+
+		if (c->fd < 0)
+			return c;
+		if (conn_idle(c, now, s->hz) && (victim == NULL || c->since < victim->since))
+			victim = c;
+	}
+	if (victim != NULL) {
+		LP_LOG(DEBUG, cli, "control socket: all %u connections taken, closing the one idle longest\n",
+		       MAX_CONNS);
+		conn_close(victim);
+	}
+	return victim;
+}
+
+/* New connections, each served at once: a client whose line is already
+ * there gets its reply in this pass, before any later one could evict it. */
+static void
+accept_new(struct lp_cli *cli, struct cli_sock *s, uint64_t now)
+{
+	for (int k = 0; k < ACCEPT_PER_POLL && !cli->quit; k++) {
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (fd < 0)
+			return;
+		c = take_slot(s, now);
+		if (c == NULL) {
+			static const char busy[] = "! too many connections\nERROR\n";
+
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				LP_LOG(DEBUG, cli, "control socket: %s\n", strerror(errno));
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->last_io = now;
+		c->since = now;
+		conn_serve(cli, s, c, now);
+	}
+}
+
 void
 cli_sock_poll(struct lp_cli *cli, uint64_t now)
 {
 	struct cli_sock *s = cli->sock;
 
-	accept_new(s, now);
-	for (unsigned int i = 0; i < MAX_CONNS; i++) {
-		struct conn *c = &s->conn[i];
-		bool moved = false, pending;
-
-		if (c->fd < 0)
-			continue;
-		moved |= conn_read(c);
-		run_lines(cli, c);
-		if (!conn_write(c, &moved)) {
-			conn_close(c);
-			continue;
-		}
-		if (moved)
-			c->last_io = now;
-		pending = c->out.len > c->out.off;
-		if (!pending && (c->close_when_sent || (c->peer_done && c->in.len == c->in.off)))
-			conn_close(c);
-		else if (now - c->last_io > (uint64_t)IDLE_TIMEOUT_S * s->hz)
-			conn_close(c);
-	}
+	for (unsigned int i = 0; i < MAX_CONNS; i++)
+		if (s->conn[i].fd >= 0)
+			conn_serve(cli, s, &s->conn[i], now);
+	accept_new(cli, s, now);
 }
 
 static uint64_t

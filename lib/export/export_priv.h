@@ -81,6 +81,14 @@ void exp_telemetry_poll(struct lp_export *x);
 /** Give the mailbox up: waiting and later requests fail at once. */
 void exp_telemetry_close(struct lp_export *x);
 
+/* prometheus.c */
+struct exp_scrape;
+/** Control thread: copy everything a scrape reports. @return NULL: out of memory, or the model changed meanwhile. */
+struct exp_scrape *exp_prom_gather(struct lp_export *x);
+/** Any thread: the exposition text of a gathered scrape. @return 0 or -EIO (write error). */
+int exp_prom_render(struct exp_scrape *s, FILE *out);
+void exp_prom_free(struct exp_scrape *s);
+
 /* http.c */
 int exp_http_open(struct lp_export *x, const struct lp_ip *addr, uint16_t port, struct lp_diag *err);
 void exp_http_poll(struct lp_export *x, uint64_t now);

@@ -4,6 +4,13 @@
  * one HELP line, one TYPE line and its samples, contiguous as the format
  * requires. Families come from the X-macro lists (worker counters, drop
  * reasons, binding reasons) and the field lists of fields.c.
+ *
+ * A scrape is gathered on the control thread (copies of the views, the
+ * names they carry included) and rendered from that copy alone, so the
+ * rendering may run on another thread (http.c) while the control thread
+ * changes the model. The only live data it reads are the counter blocks,
+ * which outlive the exporter and which every reader reads racily anyway
+ * (lp_stats.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,7 +22,7 @@
 #include "export_priv.h"
 
 /* Everything one scrape reports, gathered first: each family walks it. */
-struct scrape {
+struct exp_scrape {
 	FILE *o;
 	uint32_t nw, np, ns, nb;
 	const struct lp_stats *ws[LP_MAX_WORKERS];
@@ -26,6 +33,11 @@ struct scrape {
 	struct lp_backend_view *bv;
 	uint32_t *bsvc;			/* service (index into sv) of each backend */
 	char (*bname)[LP_ENDPOINT_STRLEN];	/* "addr:port" of each backend */
+	char (*sname)[LP_NAME_MAX];	/* name of each service (sv[i].cfg is the model's) */
+	char pname[LP_MAX_PORTS][LP_NAME_MAX];	/* name of each port */
+	struct lp_table_view tables;
+	struct lp_rcu_view rcu;
+	double uptime_s;
 };
 
 enum scope { S_WORKER, S_PORT, S_SERVICE, S_BACKEND };
@@ -63,7 +75,7 @@ label(FILE *o, bool first, const char *key, const char *value)
 
 /* Sample name{scope labels[,extra="value"]} value */
 static void
-sample(struct scrape *s, const char *name, enum scope sc, uint32_t i, const char *extra_key,
+sample(struct exp_scrape *s, const char *name, enum scope sc, uint32_t i, const char *extra_key,
        const char *extra_value, uint64_t value)
 {
 	FILE *o = s->o;
@@ -80,13 +92,13 @@ sample(struct scrape *s, const char *name, enum scope sc, uint32_t i, const char
 		}
 		break;
 	case S_PORT:
-		label(o, true, "port", s->pv[i].name);
+		label(o, true, "port", s->pname[i]);
 		break;
 	case S_SERVICE:
-		label(o, true, "service", s->sv[i].cfg->name);
+		label(o, true, "service", s->sname[i]);
 		break;
 	case S_BACKEND:
-		label(o, true, "service", s->sv[s->bsvc[i]].cfg->name);
+		label(o, true, "service", s->sname[s->bsvc[i]]);
 		label(o, false, "backend", s->bname[i]);
 		break;
 	}
@@ -106,7 +118,7 @@ plain(FILE *o, const char *name, bool counter, const char *help, const char *fmt
 
 /* One family per field, one sample per object of the scope. */
 static void
-fields(struct scrape *s, const char *prefix, const struct exp_field *list, enum scope sc, const void *views,
+fields(struct exp_scrape *s, const char *prefix, const struct exp_field *list, enum scope sc, const void *views,
        size_t stride, uint32_t n)
 {
 	char name[96];
@@ -120,9 +132,13 @@ fields(struct scrape *s, const char *prefix, const struct exp_field *list, enum 
 }
 
 static int
-gather(struct scrape *s, struct lp_ctl *c)
+gather(struct exp_scrape *s, struct lp_export *x, struct lp_ctl *c)
 {
 	uint32_t cap = 0;
+
+	lp_ctl_table_view(c, &s->tables);
+	lp_ctl_rcu_view(c, &s->rcu);
+	s->uptime_s = (double)(rte_rdtsc() - x->started) / (double)x->hz;
 
 	s->nw = lp_ctl_worker_count(c);
 	s->np = lp_ctl_port_count(c);
@@ -132,14 +148,18 @@ gather(struct scrape *s, struct lp_ctl *c)
 		lp_ctl_worker_view(c, i, &s->wv[i]);
 	}
 	s->ctl = lp_ctl_control_stats(c);
-	for (uint32_t i = 0; i < s->np; i++)
+	for (uint32_t i = 0; i < s->np; i++) {
 		lp_ctl_port_view(c, i, &s->pv[i]);
+		snprintf(s->pname[i], sizeof(s->pname[i]), "%s", s->pv[i].name);
+	}
 	s->sv = calloc(s->ns ? s->ns : 1, sizeof(*s->sv));
-	if (s->sv == NULL)
+	s->sname = calloc(s->ns ? s->ns : 1, sizeof(*s->sname));
+	if (s->sv == NULL || s->sname == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < s->ns; i++) {
 		if (lp_ctl_service_view(c, i, &s->sv[i]) != 0)
 			return -EAGAIN;
+		snprintf(s->sname[i], sizeof(s->sname[i]), "%s", s->sv[i].cfg->name);
 		cap += s->sv[i].n_backends;
 	}
 	s->bv = calloc(cap ? cap : 1, sizeof(*s->bv));
@@ -160,26 +180,27 @@ gather(struct scrape *s, struct lp_ctl *c)
 	return 0;
 }
 
-static void
-release(struct scrape *s)
+void
+exp_prom_free(struct exp_scrape *s)
 {
+	if (s == NULL)
+		return;
 	free(s->sv);
 	free(s->bv);
 	free(s->bsvc);
 	free(s->bname);
+	free(s->sname);
+	free(s);
 }
 
 static void
-global_families(struct scrape *s, struct lp_export *x, struct lp_ctl *c)
+global_families(struct exp_scrape *s)
 {
-	struct lp_table_view t;
-	struct lp_rcu_view r;
+	const struct lp_table_view t = s->tables;
+	const struct lp_rcu_view r = s->rcu;
 	FILE *o = s->o;
 
-	lp_ctl_table_view(c, &t);
-	lp_ctl_rcu_view(c, &r);
-	plain(o, "limpet_uptime_seconds", false, "seconds since the exporter started", "%.3f",
-	      (double)(rte_rdtsc() - x->started) / (double)x->hz);
+	plain(o, "limpet_uptime_seconds", false, "seconds since the exporter started", "%.3f", s->uptime_s);
 	plain(o, "limpet_tsc_hz", false, "TSC cycles per second (busy_cycles and idle_cycles count them)", "%.0f",
 	      (double)r.hz);
 	plain(o, "limpet_workers", false, "worker lcores", "%.0f", s->nw);
@@ -201,7 +222,7 @@ global_families(struct scrape *s, struct lp_export *x, struct lp_ctl *c)
 }
 
 static void
-worker_families(struct scrape *s)
+worker_families(struct exp_scrape *s)
 {
 	char name[96];
 
@@ -229,7 +250,7 @@ worker_families(struct scrape *s)
 }
 
 static void
-service_families(struct scrape *s)
+service_families(struct exp_scrape *s)
 {
 	fields(s, "service", exp_service_fields, S_SERVICE, s->sv, sizeof(s->sv[0]), s->ns);
 	family(s->o, "limpet_service_binding_events_total", true,
@@ -246,22 +267,36 @@ service_families(struct scrape *s)
 			       s->bv[i].state == st);
 }
 
+struct exp_scrape *
+exp_prom_gather(struct lp_export *x)
+{
+	struct exp_scrape *s = calloc(1, sizeof(*s));
+
+	if (s != NULL && gather(s, x, x->ctl) != 0) {
+		exp_prom_free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+int
+exp_prom_render(struct exp_scrape *s, FILE *out)
+{
+	s->o = out;
+	global_families(s);
+	worker_families(s);
+	fields(s, "port", exp_port_fields, S_PORT, s->pv, sizeof(s->pv[0]), s->np);
+	service_families(s);
+	s->o = NULL;
+	return ferror(out) ? -EIO : 0;
+}
+
 int
 lp_export_prometheus(struct lp_export *x, FILE *out)
 {
-	struct scrape s;
-	int ret;
+	struct exp_scrape *s = exp_prom_gather(x);
+	int ret = s != NULL ? exp_prom_render(s, out) : -ENOMEM;
 
-	memset(&s, 0, sizeof(s));
-	s.o = out;
-	ret = gather(&s, x->ctl);
-	if (ret == 0) {
-		global_families(&s, x, x->ctl);
-		worker_families(&s);
-		fields(&s, "port", exp_port_fields, S_PORT, s.pv, sizeof(s.pv[0]), s.np);
-		service_families(&s);
-		ret = ferror(out) ? -EIO : 0;
-	}
-	release(&s);
+	exp_prom_free(s);
 	return ret;
 }
