@@ -5,7 +5,7 @@
 # how they were taken). Build first: meson setup build && ninja -C build.
 #
 #   tools/bench/run.sh                  # all of them (about five minutes)
-#   tools/bench/run.sh worker maglev    # some: worker mem maglev ctl callgrind sidebyside
+#   tools/bench/run.sh worker maglev    # some: worker mem maglev ctl callgrind sidebyside scrape
 #
 # Figures in TSC cycles are medians of several runs; on a shared or busy
 # machine they move by tens of percent from one run to the next (env.sh
@@ -15,7 +15,7 @@ set -eu
 here=$(dirname "$0")
 . "$here/env.sh"
 bench="$BUILD/tools/bench"
-parts=${*:-worker mem maglev ctl callgrind sidebyside}
+parts=${*:-worker mem maglev ctl callgrind sidebyside scrape}
 
 bench_machine
 # 10M flows: ~1 GiB of table, plus the new-flow cases' room and mbufs.
@@ -52,8 +52,12 @@ for p in $parts; do
 		echo "# sidebyside.sh: limpet vs testpmd macswap, limpet-gen over net_memif"
 		"$here/sidebyside.sh" | grep -v '^# machine\|^# warning'
 		;;
+	scrape)
+		echo "# scrape_cli.sh: limpetctl latency while 8192 backends are scraped"
+		"$here/scrape_cli.sh" | grep -v '^# machine\|^# warning'
+		;;
 	*)
-		echo "run.sh: unknown part '$p' (worker mem maglev ctl callgrind sidebyside)" >&2
+		echo "run.sh: unknown part '$p' (worker mem maglev ctl callgrind sidebyside scrape)" >&2
 		exit 2
 		;;
 	esac
