@@ -11,9 +11,9 @@
  *    connection (slowloris), a NUL in it is refused at once, and a
  *    response must be sent within HTTP_RESPONSE_TIMEOUT_MS;
  *  - when every slot is taken, a new connection evicts the one that has
- *    waited longest on its client (one that has answered and waits for
- *    the close first, then one still sending its request, then one not
- *    reading its response); the listen backlog is as deep as the system
+ *    waited longest on its client (one still sending its request first,
+ *    then one answered that has not closed, then one not reading its
+ *    response); the listen backlog is as deep as the system
  *    allows and each pass accepts many, so a scrape behind a thousand idle
  *    connections gets in within a few passes;
  *  - the text (8 MB and more for thousands of backends, a tenth of a
@@ -523,8 +523,10 @@ render_end(struct lp_export *x, uint64_t now)
 /* ---- connections ---- */
 
 /* A slot for a new connection: a free one, else the one that has waited
- * longest on its client (closed here), else NULL. Never one whose text is
- * on its way or that is being sent at. */
+ * longest on its client (closed here): one still sending its request
+ * first, then one answered and not closed yet (its response is on its
+ * way: cut it last but one), then one not reading its response. Never one
+ * whose text is being printed or that is reading. NULL when none. */
 static struct http_conn *
 take_slot(struct lp_export *x, uint64_t now)
 {
@@ -538,9 +540,9 @@ take_slot(struct lp_export *x, uint64_t now)
 
 		if (k->fd < 0)
 			return k;
-		if (k->st == C_LINGER)
+		if (k->st == C_READ)
 			rank = 3;
-		else if (k->st == C_READ)
+		else if (k->st == C_LINGER)
 			rank = 2;
 		else if (k->st == C_WRITE && now - k->last_io > ms_tsc(x, HTTP_STALLED_MS))
 			rank = 1;
@@ -551,7 +553,10 @@ take_slot(struct lp_export *x, uint64_t now)
 	}
 	if (victim != NULL) {
 		LP_LOG(DEBUG, ctl, "metrics: all %d connections taken, closing the one idle longest\n", HTTP_CLIENTS);
-		conn_close(victim);
+		if (victim->st == C_LINGER)
+			conn_linger(victim);	/* unread input would reset the connection */
+		if (victim->fd >= 0)
+			conn_close(victim);
 	}
 	return victim;
 }
