@@ -17,7 +17,7 @@
 #
 #   tools/dev/clean-check.sh [--keep]        # --keep: leave the root behind
 #
-# Environment: MIRROR (default: the first Debian URI in this machine's apt
+# Environment: STEPS (default "demo test"), MIRROR (default: the first Debian URI in this machine's apt
 # sources, else http://deb.debian.org/debian), ROOT (default a new
 # directory under /var/tmp), OUT (default ROOT.out), LAB_PREFIX (the e2e
 # labs' namespace prefix, default cc-).
@@ -55,8 +55,8 @@ mkdir -p "$ROOT" "$OUT"
 : >"$OUT/summary.txt"
 
 cleanup() {
-	# Deepest mounts first (netns bind mounts, /dev/pts, ...), lazily if busy.
-	grep -o " $ROOT/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do
+	# Deepest mounts first (netns bind mounts, /dev/pts, ..., the root), lazily if busy.
+	grep -oE " $ROOT(/[^ ]*)? " /proc/self/mounts | sort -r | while read -r m; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
 	if [ -z "$keep" ]; then
@@ -89,6 +89,10 @@ done
 
 mkdir -p "$ROOT/src/limpet"
 git -C "$src" archive HEAD | tar -x -C "$ROOT/src/limpet"
+# The root a mount point of its own: `ip netns exec` makes "/" a slave
+# mount in its namespace, which fails (EINVAL) when "/" is a plain directory.
+mount --bind "$ROOT" "$ROOT"
+mount --make-private "$ROOT"
 for d in proc sys dev; do
 	mount --rbind "/$d" "$ROOT/$d"
 	mount --make-rslave "$ROOT/$d"
@@ -109,10 +113,14 @@ in_root() {
 }
 
 status=0
-in_root demo ./tools/demo.sh || status=1
-in_root test ./tools/test.sh || status=1
-grep -h '^skipped: ' "$OUT/test.log" | sed 's/^/    /' | tee -a "$OUT/summary.txt" || true
-grep -hE '^(Ok|Fail|Skipped|Timeout): ' "$OUT/test.log" | paste -sd' ' | sed 's/^/    meson: /' |
+for step in ${STEPS:-demo test}; do
+	case $step in
+	demo) in_root demo ./tools/demo.sh || status=1 ;;
+	test) in_root test ./tools/test.sh || status=1 ;;
+	esac
+done
+grep -sh '^skipped: ' "$OUT/test.log" | sed 's/^/    /' | tee -a "$OUT/summary.txt" || true
+grep -shE '^(Ok|Fail|Skipped|Timeout): ' "$OUT/test.log" | paste -sd' ' | sed 's/^/    meson: /' |
 	tee -a "$OUT/summary.txt" || true
 log "clean-check: $([ $status -eq 0 ] && echo PASSED || echo FAILED) (summary: $OUT/summary.txt)"
 exit $status
