@@ -119,8 +119,10 @@ for step in ${STEPS:-demo test}; do
 	test) in_root test ./tools/test.sh || status=1 ;;
 	esac
 done
-grep -sh '^skipped: ' "$OUT/test.log" | sed 's/^/    /' | tee -a "$OUT/summary.txt" || true
-grep -shE '^(Ok|Fail|Skipped|Timeout): ' "$OUT/test.log" | paste -sd' ' | sed 's/^/    meson: /' |
-	tee -a "$OUT/summary.txt" || true
+if [ -f "$OUT/test.log" ]; then
+	grep -h '^skipped: ' "$OUT/test.log" | sed 's/^/    /' | tee -a "$OUT/summary.txt" || true
+	grep -hE '^(Ok|Fail|Skipped|Timeout): ' "$OUT/test.log" | paste -sd' ' | tr -s ' ' |
+		sed 's/^/    meson (build, then build-asan): /' | tee -a "$OUT/summary.txt" || true
+fi
 log "clean-check: $([ $status -eq 0 ] && echo PASSED || echo FAILED) (summary: $OUT/summary.txt)"
 exit $status
