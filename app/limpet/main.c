@@ -95,7 +95,7 @@ install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* --check-config and --help need no clean stop: default actions again,
+/* --check-config needs no clean stop: the default actions again,
  * and a stop asked for meanwhile takes effect now. */
 static void
 default_signals(void)
