@@ -100,7 +100,11 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def server_bind(self):
         # One socket for IPv4 and IPv6 (the lab's backends have both).
         self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        super().server_bind()
+        # socketserver's bind without http.server's reverse lookup of the
+        # address (socket.getfqdn): where /etc/hosts does not answer it, it
+        # asks DNS, unreachable from the lab's namespaces, for 10 s.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "localhost", self.server_address[1]
 
 
 def main():

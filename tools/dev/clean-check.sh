@@ -81,6 +81,15 @@ deb $MIRROR bookworm-updates main
 deb ${MIRROR%/debian*}/debian-security bookworm-security main
 EOF
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# What the Debian installer writes and debootstrap does not.
+echo limpet-clean >"$ROOT/etc/hostname"
+cat >"$ROOT/etc/hosts" <<EOF
+127.0.0.1	localhost
+127.0.1.1	limpet-clean
+::1		localhost ip6-localhost ip6-loopback
+ff02::1		ip6-allnodes
+ff02::2		ip6-allrouters
+EOF
 for t in gcc meson ninja pkg-config python3 ip ethtool curl tcpdump dpdk-testpmd; do
 	if chroot "$ROOT" sh -c "command -v $t" >/dev/null 2>&1; then
 		log "warning: $t is already in the fresh root"
