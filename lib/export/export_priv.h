@@ -4,7 +4,7 @@
  *
  * Files, each calling only files listed after it (no circle):
  *   export.c      the façade: create, destroy, poll
- *   http.c        the Prometheus endpoint (calls prometheus.c)
+ *   http.c        the Prometheus endpoint, and the thread that prints its text (calls prometheus.c)
  *   telemetry.c   /limpet/... commands
  *   show.c        `show stats ...` texts
  *   prometheus.c  the exposition text
