@@ -74,7 +74,8 @@ on_signal(int sig)
 
 /*
  * From the first instruction of main, before EAL starts any thread (they
- * inherit all of this): SIGTERM and SIGINT stop limpet the clean way
+ * inherit all of this), whatever limpet inherited (ignored or blocked
+ * signals): SIGTERM and SIGINT stop limpet the clean way
  * (workers stopped, summary printed, control socket removed), SIGHUP
  * reloads the config. Either may arrive during start-up (EAL, building
  * the model, launching workers: up to seconds); it is only recorded then
@@ -86,6 +87,7 @@ static void
 install_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	sigset_t ours;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -93,6 +95,13 @@ install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* Blocked by whoever started limpet: one that came meanwhile was
+	 * held pending, and is recorded now. */
+	sigemptyset(&ours);
+	sigaddset(&ours, SIGTERM);
+	sigaddset(&ours, SIGINT);
+	sigaddset(&ours, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &ours, NULL);
 }
 
 /* --check-config needs no clean stop: the default actions again,
