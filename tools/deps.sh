@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Install what limpet needs to build, test and run its demo on Debian 12
 # (the e2e lab and demo: iproute2, ethtool, curl, python3, ping; the
-# scale-out lab: bird2, nftables; tools/bench/lab_rps.sh: wrk; the
+# scale-out lab: bird2, nftables; tools/bench/lab_rps.sh: wrk; replicated
+# bindings: libhiredis-dev, and redis-server for their tests and benchmark; the
 # observability suite: tcpdump, and dpdk-telemetry.py and dpdk-dumpcap from
 # dpdk-dev), with apt-get, only when something is missing. Needs root.
 # Every test that finds something missing exits 77 (skipped), which fails
@@ -12,6 +13,7 @@ set -euo pipefail
 pkgs=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libnuma-dev libyaml-dev libcunit1-dev libpcap-dev libmnl-dev
+	libhiredis-dev redis-server
 	iproute2 ethtool curl python3 procps iputils-ping tcpdump
 	bird2 nftables wrk
 	# packaging (tests/pkg): man pages, the .deb, lintian, unit checks
