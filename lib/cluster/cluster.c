@@ -30,6 +30,7 @@
 #define DEF_BACKOFF_MAX_MS 2000u
 #define DEF_READ_INTERVAL_US 1000u
 #define DEF_HEARTBEAT_MS 1000u
+#define DEF_FLUSH_DELAY_US 500u
 /* Work bounds of one poll. */
 #define POLL_READ_BYTES (4u << 20)
 #define POLL_REPLIES 200000u
@@ -265,6 +266,7 @@ lp_cluster_create(const struct lp_cluster_params *p, char *err, size_t errlen)
 	DEF(backoff_max_ms, DEF_BACKOFF_MAX_MS);
 	DEF(read_interval_us, DEF_READ_INTERVAL_US);
 	DEF(heartbeat_ms, DEF_HEARTBEAT_MS);
+	DEF(flush_delay_us, DEF_FLUSH_DELAY_US);
 	if (cl->p.inflight_max < 4 * cl->p.batch)
 		cl->p.inflight_max = 4 * cl->p.batch;
 	snprintf(cl->name, sizeof(cl->name), "%s", p->name);
@@ -853,6 +855,46 @@ lp_cluster_wait_loaded(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (*cl
 			       "bindings not loaded after %u ms (Redis at %s: %s): starting without them; they "
 			       "are loaded when Redis answers",
 			       timeout_ms, cl->ep.text, cl->last_error[0] ? cl->last_error : lp_cluster_state_name(cl->state));
+			return -ETIMEDOUT;
+		}
+		pfd.fd = cl->fd;
+		pfd.events = POLLIN | (cl->out.len > cl->out.off || cl->state == LP_CLUSTER_CONNECTING ? POLLOUT : 0);
+		poll(&pfd, cl->fd >= 0 ? 1 : 0, 1);
+	}
+}
+
+/* Changes of ours still unsent or unacknowledged. */
+static bool
+changes_pending(const struct lp_cluster *cl)
+{
+	if (cl->kt.q_len > 0)
+		return true;
+	for (uint32_t k = 0; k < cl->rq_len; k++)
+		if (cl->rq[(cl->rq_head + k) & (cl->rq_cap - 1)].type == RQ_OP)
+			return true;
+	return false;
+}
+
+int
+lp_cluster_flush(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (*clock)(void))
+{
+	uint64_t start = clock(), limit = (uint64_t)timeout_ms * cl->p.hz / 1000;
+	uint32_t delay = cl->p.flush_delay_us;
+
+	cl->p.flush_delay_us = 1;	/* nothing more is coming: send partial batches now */
+	for (;;) {
+		uint64_t now = clock();
+		struct pollfd pfd;
+
+		lp_cluster_poll(cl, now);
+		if (rte_ring_count(cl->ring) == 0 && !changes_pending(cl)) {
+			cl->p.flush_delay_us = delay;
+			return 0;
+		}
+		if (now - start >= limit) {
+			cl->p.flush_delay_us = delay;
+			cl_log(cl, 4, "%u binding changes not written to Redis at shutdown (%s)", cl->kt.q_len,
+			       cl->last_error[0] ? cl->last_error : lp_cluster_state_name(cl->state));
 			return -ETIMEDOUT;
 		}
 		pfd.fd = cl->fd;

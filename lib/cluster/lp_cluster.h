@@ -162,6 +162,7 @@ struct lp_cluster_params {
 	uint32_t backoff_min_ms;	/**< first reconnect delay, doubled up to backoff_max_ms (100) */
 	uint32_t backoff_max_ms;	/**< (2000) */
 	uint32_t read_interval_us;	/**< stream read interval when idle (1000) */
+	uint32_t flush_delay_us;	/**< a batch not yet full waits this long for more changes (500) */
 	uint32_t heartbeat_ms;		/**< peer heartbeat, epoch and gap check (1000) */
 };
 
@@ -222,6 +223,14 @@ bool lp_cluster_loaded(const struct lp_cluster *cl);
  * @return 0 when loaded, -ETIMEDOUT.
  */
 int lp_cluster_wait_loaded(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (*clock)(void));
+
+/**
+ * Shutdown: write every change taken so far and wait for Redis to
+ * acknowledge them, at most @p timeout_ms (blocks). Call it after the
+ * workers stopped, before lp_cluster_destroy(): a rolling restart then
+ * loses no binding. @return 0, or -ETIMEDOUT with the backlog left unsent.
+ */
+int lp_cluster_flush(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (*clock)(void));
 
 /** The socket (for poll(2)), or -1 when not connected. */
 int lp_cluster_fd(const struct lp_cluster *cl);

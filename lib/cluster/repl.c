@@ -476,6 +476,12 @@ send_log(struct lp_cluster *cl)
 static void
 flush(struct lp_cluster *cl)
 {
+	/* A partial batch waits a little for company: under load, batches
+	 * fill and the stream gets one entry per batch rather than one per
+	 * poll (readers read entries, not keys, per round trip). */
+	if (cl->kt.q_len > 0 && cl->kt.q_len < cl->p.batch &&
+	    cl->now_us - cl->kt.e[cl->kt.q_head].drain_us < cl->p.flush_delay_us)
+		return;
 	while (cl->kt.q_len > 0 && cl->rq_len + cl->p.batch + 2 <= cl->p.inflight_max &&
 	       cl->now_us >= cl->pause_until_us) {
 		unsigned int n = 0;

@@ -1083,6 +1083,51 @@ test_unknown_backend_rejected(void)
 	redis_stop(&srv);
 }
 
+/* Shutdown: what the workers handed over just before is written before
+ * the member goes (a rolling restart loses no binding); with Redis away
+ * the flush gives up after its bound. */
+static void
+test_flush_at_shutdown(void)
+{
+	struct inst a, b;
+	struct inst *all[] = {&a, &b}, *bb[] = {&b};
+	struct pair p = {&a, &b};
+	redisContext *admin;
+	uint64_t t0;
+
+	CU_ASSERT_FATAL(start_redis(NULL, false));
+	CU_ASSERT_FATAL(inst_open(&a, "t", "a", NULL) == 0);
+	CU_ASSERT_FATAL(inst_open(&b, "t", "b", NULL) == 0);
+	CU_ASSERT_FATAL(pump(all, 2, both_ready, &p, 5000));
+	for (uint32_t c = 0; c < 1000; c++) {
+		struct lp_cluster_key k = mk_key(SVC_WEB, c);
+		struct lp_cluster_backend be = mk_be(1, 80);
+
+		w_bind(&a, &k, &be);
+	}
+	CU_ASSERT_EQUAL(lp_cluster_flush(a.cl, 3000, clock_ns), 0);
+	inst_close(&a);
+	admin = redis_admin(&srv);
+	CU_ASSERT_EQUAL(redis_int(admin, "DBSIZE"), 1000 + 3);	/* + epoch, log, peers */
+	{
+		struct fake_tab *t = &b.tab;
+
+		pump(bb, 1, NULL, NULL, 500);
+		CU_ASSERT_EQUAL(t->n, 1000);
+	}
+	/* Redis gone: bounded. */
+	redis_kill(&srv);
+	w_bind(&b, &(struct lp_cluster_key){.svc_id = SVC_WEB, .family = 4, .prefix = 32, .addr = {10, 9, 9, 9}},
+	       &(struct lp_cluster_backend){.family = 4, .port = 80, .addr = {10, 1, 0, 1}});
+	t0 = now_ns();
+	CU_ASSERT_EQUAL(lp_cluster_flush(b.cl, 300, clock_ns), -ETIMEDOUT);
+	CU_ASSERT(now_ns() - t0 < 1000000000u);
+	CU_ASSERT(logged(&b, "not written to Redis at shutdown"));
+	redisFree(admin);
+	inst_close(&b);
+	redis_stop(&srv);
+}
+
 static const struct lp_test_case cases[] = {
 	{"replication_both_ways", test_replication_both_ways},
 	{"simultaneous_bind_one_winner", test_simultaneous_bind_one_winner},
@@ -1096,6 +1141,7 @@ static const struct lp_test_case cases[] = {
 	{"lost_keys_written_again", test_lost_keys_written_again},
 	{"local_change_not_overwritten", test_local_change_not_overwritten},
 	{"unknown_backend_rejected", test_unknown_backend_rejected},
+	{"flush_at_shutdown", test_flush_at_shutdown},
 	{NULL, NULL},
 };
 

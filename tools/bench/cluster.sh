@@ -1,0 +1,86 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Replicated bindings (lib/cluster) against a real redis-server that this
+# script starts in a temporary directory (unix socket, no persistence) and
+# stops by its PID on exit. The benchmark runs two cluster members, A
+# writing and B reading, in one thread: on a 2-CPU machine Redis gets one
+# CPU and the benchmark the other, when nothing else runs (nothing is
+# pinned: on a shared machine pinning hands a CPU's other load to Redis).
+#
+#   tools/bench/cluster.sh                     # everything (about a minute)
+#   tools/bench/cluster.sh create lag move warm emit
+#   CHANGES=1000000 RATE=200000 WARM=1000000 tools/bench/cluster.sh
+#
+# Parts:
+#   create  replication throughput, unpaced: new bindings on A, applied on B
+#   lag     the same paced at RATE changes/s: lag from A's event to B's table
+#   move    throughput of moves of existing bindings (last writer wins)
+#   warm    a new member loads WARM live bindings (SCAN + MGET + PTTL)
+#   emit    instructions per lp_cluster_emit() (callgrind; the workers' cost)
+set -eu
+
+BUILD=${BUILD:-build}
+CHANGES=${CHANGES:-1000000}
+RATE=${RATE:-200000}
+WARM=${WARM:-1000000}
+parts=${*:-create lag move warm emit}
+bench="$BUILD/tools/bench/bench_cluster"
+here=$(dirname "$0")
+. "$here/env.sh"
+
+if [ ! -x "$bench" ]; then
+	echo "cluster.sh: $bench not built (meson setup $BUILD && ninja -C $BUILD)" >&2
+	exit 1
+fi
+for tool in redis-server redis-cli; do
+	command -v $tool >/dev/null 2>&1 || { echo "cluster.sh: $tool not installed (tools/deps.sh)" >&2; exit 1; }
+done
+bench_machine
+echo "# $(redis-server --version | cut -d' ' -f1-3)"
+
+dir=$(mktemp -d /tmp/lp-bench-redis-XXXXXX)
+sock="$dir/redis.sock"
+redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' --appendonly no \
+	--dir "$dir" --logfile "$dir/redis.log" --daemonize no &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
+i=0
+until redis-cli -s "$sock" ping >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { echo "cluster.sh: redis-server did not start" >&2; cat "$dir/redis.log" >&2; exit 1; }
+	sleep 0.05
+done
+
+run() {
+	redis-cli -s "$sock" flushall >/dev/null
+	"$bench" --redis "$sock" "$@"
+}
+
+for p in $parts; do
+	case $p in
+	create) run --changes "$CHANGES" ;;
+	lag) run --changes "$CHANGES" --rate "$RATE" ;;
+	move) run --changes "$CHANGES" --mode move ;;
+	warm)
+		run --changes 1 --warm "$WARM"
+		echo "# redis: $(redis-cli -s "$sock" info memory | grep '^used_memory_human' | tr -d '\r') for $WARM bindings"
+		;;
+	emit)
+		if ! command -v valgrind >/dev/null 2>&1; then
+			echo "cluster.sh: valgrind not installed, skipping emit" >&2
+			continue
+		fi
+		n=100000
+		out="$dir/cg.out"
+		valgrind --tool=callgrind --toggle-collect=bench_emit_loop --callgrind-out-file="$out" \
+			"$bench" --emit $n >/dev/null 2>"$dir/valgrind.txt"
+		total=$(sed -n 's/^totals: //p' "$out")
+		awk -v t="$total" -v n=$n 'BEGIN { printf "cluster_emit %.1f instructions/event\n", t / n }'
+		;;
+	*)
+		echo "cluster.sh: unknown part '$p' (create lag move warm emit)" >&2
+		exit 2
+		;;
+	esac
+done
