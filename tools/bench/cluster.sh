@@ -10,11 +10,12 @@
 #
 #   tools/bench/cluster.sh                     # everything (about a minute)
 #   tools/bench/cluster.sh create lag move warm emit
-#   CHANGES=1000000 RATE=200000 WARM=1000000 tools/bench/cluster.sh
+#   CHANGES=1000000 RATE="100000 200000" WARM=1000000 tools/bench/cluster.sh
 #
 # Parts:
 #   create  replication throughput, unpaced: new bindings on A, applied on B
-#   lag     the same paced at RATE changes/s: lag from A's event to B's table
+#   lag     the same paced at RATE changes/s (one run per rate listed):
+#           lag from the event on A to the binding in B's table
 #   move    throughput of moves of existing bindings (last writer wins)
 #   warm    a new member loads WARM live bindings (SCAN + MGET + PTTL)
 #   emit    instructions per lp_cluster_emit() (callgrind; the workers' cost)
@@ -60,7 +61,7 @@ run() {
 for p in $parts; do
 	case $p in
 	create) run --changes "$CHANGES" ;;
-	lag) run --changes "$CHANGES" --rate "$RATE" ;;
+	lag) for r in $RATE; do run --changes "$CHANGES" --rate "$r"; done ;;
 	move) run --changes "$CHANGES" --mode move ;;
 	warm)
 		run --changes 1 --warm "$WARM"
