@@ -5,7 +5,7 @@
  * two limpet instances would. Prints "name value unit" lines.
  *
  *   bench_cluster --redis /path/redis.sock [--changes N] [--rate R] [--mode create|move]
- *                 [--warm N [--load-only]] [--emit N]
+ *                 [--warm N [--load-only]] [--emit N [--burst B]]
  *
  * - throughput: A's worker emits N binding changes as fast as the ring
  *   takes them (--rate 0) or at R per second; reported: changes per second
@@ -365,17 +365,25 @@ load:
 }
 
 /* Only the workers' side, for callgrind: instructions per emitted event. */
-__attribute__((noinline)) void bench_emit_loop(struct lp_cluster *cl, const struct lp_cluster_event *ev, uint32_t n);
+__attribute__((noinline)) void bench_emit_loop(struct lp_cluster *cl, const struct lp_cluster_event *ev, uint32_t n,
+					      uint32_t burst);
 
+/* A worker emits one event at a time (burst 1) or collects a burst's
+ * events and hands them over at its end. */
 __attribute__((noinline)) void
-bench_emit_loop(struct lp_cluster *cl, const struct lp_cluster_event *ev, uint32_t n)
+bench_emit_loop(struct lp_cluster *cl, const struct lp_cluster_event *ev, uint32_t n, uint32_t burst)
 {
-	for (uint32_t i = 0; i < n; i++)
-		lp_cluster_emit(cl, 0, &ev[i]);
+	if (burst <= 1) {
+		for (uint32_t i = 0; i < n; i++)
+			lp_cluster_emit(cl, 0, &ev[i]);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i += burst)
+		lp_cluster_emit_burst(cl, 0, &ev[i], n - i < burst ? n - i : burst);
 }
 
 static void
-run_emit(uint32_t n)
+run_emit(uint32_t n, uint32_t burst)
 {
 	struct table t;
 	struct lp_cluster *cl;
@@ -389,7 +397,7 @@ run_emit(uint32_t n)
 	for (uint32_t i = 0; i < n; i++)
 		ev[i] = (struct lp_cluster_event){.key = key_of(i), .be = be_of(1), .kind = LP_CLUSTER_EV_CREATE};
 	cl = member("/nonexistent/bench.sock", "bench-emit", &t, ring);
-	bench_emit_loop(cl, ev, n);
+	bench_emit_loop(cl, ev, n, burst);
 	printf("cluster_emit_packets %u\n", n);
 	lp_cluster_destroy(cl);
 	table_free(&t);
@@ -403,11 +411,11 @@ main(int argc, char **argv)
 		{"redis", required_argument, NULL, 'r'}, {"changes", required_argument, NULL, 'n'},
 		{"rate", required_argument, NULL, 'R'},	 {"mode", required_argument, NULL, 'm'},
 		{"warm", required_argument, NULL, 'w'},	 {"emit", required_argument, NULL, 'e'},
-		{"load-only", no_argument, NULL, 'L'},
+		{"load-only", no_argument, NULL, 'L'},	 {"burst", required_argument, NULL, 'b'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *redis = NULL, *mode = "create";
-	uint32_t n = 1000000, warm = 0, emit = 0;
+	uint32_t n = 1000000, warm = 0, emit = 0, burst = 1;
 	double rate = 0;
 	bool write = true;
 	int o;
@@ -432,6 +440,9 @@ main(int argc, char **argv)
 		case 'e':
 			emit = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
+		case 'b':
+			burst = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		case 'L':
 			write = false;	/* --warm N: the bindings are in Redis already */
 			break;
@@ -442,7 +453,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (emit > 0) {
-		run_emit(emit);
+		run_emit(emit, burst);
 		return 0;
 	}
 	if (redis == NULL || n == 0 || n > (1u << 24)) {

@@ -73,11 +73,14 @@ for p in $parts; do
 			continue
 		fi
 		n=100000
-		out="$dir/cg.out"
-		valgrind --tool=callgrind --toggle-collect=bench_emit_loop --callgrind-out-file="$out" \
-			"$bench" --emit $n >/dev/null 2>"$dir/valgrind.txt"
-		total=$(sed -n 's/^totals: //p' "$out")
-		awk -v t="$total" -v n=$n 'BEGIN { printf "cluster_emit %.1f instructions/event\n", t / n }'
+		for b in 1 32; do
+			out="$dir/cg.out.$b"
+			valgrind --tool=callgrind --toggle-collect=bench_emit_loop --callgrind-out-file="$out" \
+				"$bench" --emit $n --burst $b >/dev/null 2>"$dir/valgrind.txt"
+			total=$(sed -n 's/^totals: //p' "$out")
+			awk -v t="$total" -v n=$n -v b=$b \
+				'BEGIN { printf "cluster_emit_burst%d %.1f instructions/event\n", b, t / n }'
+		done
 		;;
 	*)
 		echo "cluster.sh: unknown part '$p' (create lag move warm emit)" >&2
