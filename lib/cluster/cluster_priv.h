@@ -91,6 +91,8 @@ uint32_t ktab_get(struct ktab *t, const struct lp_cluster_key *k);
 void ktab_release(struct ktab *t, uint32_t i);
 void ktab_queue(struct ktab *t, uint32_t i);
 uint32_t ktab_dequeue(struct ktab *t);
+/** Back to a small table; only when nothing is held (used == 0). */
+int ktab_shrink(struct ktab *t);
 
 /** True when a local change of @p k is unsent or unacknowledged. */
 static inline bool

@@ -171,3 +171,15 @@ ktab_dequeue(struct ktab *t)
 	t->q_len--;
 	return i;
 }
+
+int
+ktab_shrink(struct ktab *t)
+{
+	struct ktab n;
+
+	if (t->used != 0 || ktab_init(&n, 4096) != 0)
+		return -ENOMEM;
+	ktab_free(t);
+	*t = n;
+	return 0;
+}

@@ -84,8 +84,15 @@ take_event(struct lp_cluster *cl, const struct lp_cluster_event *ev)
 	struct kent *e;
 	uint32_t i;
 
-	if (op == KOP_NONE || !svc_ok(cl, ev->key.svc_id) || (ev->key.family != 4 && ev->key.family != 6))
+	/* A service removed while its events were in the ring: nothing to do. */
+	if (!svc_ok(cl, ev->key.svc_id))
 		return;
+	if (op == KOP_NONE || (ev->key.family != 4 && ev->key.family != 6) ||
+	    ev->key.prefix > (ev->key.family == 4 ? 32 : 128) ||
+	    (op != KOP_CLEAR && ((ev->be.family != 4 && ev->be.family != 6) || ev->be.port == 0))) {
+		cl->c[LP_CLUSTER_C_errors]++;
+		return;
+	}
 	i = ktab_find(&cl->kt, &ev->key);
 	if (i == NONE32) {
 		if (cl->kt.q_len >= cl->p.backlog_max || (i = ktab_get(&cl->kt, &ev->key)) == NONE32) {
@@ -1142,6 +1149,9 @@ repl_reply(struct lp_cluster *cl, const struct rq *q, redisReply *r, bool *keep)
 void
 repl_step(struct lp_cluster *cl)
 {
+	/* A long outage grew the table; give the memory back once drained. */
+	if (cl->kt.used == 0 && cl->kt.cap > 65536 && ktab_shrink(&cl->kt) != 0)
+		cl->c[LP_CLUSTER_C_errors]++;
 	heartbeat(cl);
 	if (cl->refill_active)
 		refill(cl);

@@ -220,11 +220,28 @@ test_ktab(void)
 	}
 	CU_ASSERT_EQUAL(ktab_dequeue(&t), NONE32);
 	CU_ASSERT_EQUAL(t.used, n / 2);
+	CU_ASSERT_NOT_EQUAL(ktab_shrink(&t), 0);	/* still holds entries */
 	{
 		struct lp_cluster_key k0 = mk_key(1, 0), k1 = mk_key(1, 1);
 
 		CU_ASSERT_NOT_EQUAL(ktab_find(&t, &k0), NONE32);
 		CU_ASSERT_EQUAL(ktab_find(&t, &k1), NONE32);
+	}
+	for (uint32_t c = 0; c < n; c += 2) {
+		struct lp_cluster_key k = mk_key(1, c);
+
+		i = ktab_find(&t, &k);
+		t.e[i].inflight = 0;
+		ktab_release(&t, i);
+	}
+	CU_ASSERT_EQUAL(t.used, 0);
+	CU_ASSERT_EQUAL(ktab_shrink(&t), 0);
+	CU_ASSERT_EQUAL(t.cap, 4096);
+	{
+		struct lp_cluster_key k = mk_key(1, 5);
+
+		CU_ASSERT_EQUAL(ktab_find(&t, &k), NONE32);
+		CU_ASSERT_NOT_EQUAL(ktab_get(&t, &k), NONE32);
 	}
 	ktab_free(&t);
 }
@@ -361,7 +378,7 @@ test_events_coalesce_in_backlog(void)
 
 		lp_cluster_emit(cl, 0, &ev);
 	}
-	/* An unknown service and a bad kind are dropped, not queued. */
+	/* An unknown service, a bad kind, a bad prefix, no backend: dropped. */
 	{
 		struct lp_cluster_event bad = {.key = mk_key(9, 1), .be = mk_be(1, 80), .kind = LP_CLUSTER_EV_CREATE};
 
@@ -369,11 +386,18 @@ test_events_coalesce_in_backlog(void)
 		bad.key = mk_key(1, 2);
 		bad.kind = 77;
 		lp_cluster_emit(cl, 0, &bad);
+		bad.kind = LP_CLUSTER_EV_CREATE;
+		bad.key.prefix = 33;
+		lp_cluster_emit(cl, 0, &bad);
+		bad.key.prefix = 32;
+		bad.be.family = 0;
+		lp_cluster_emit(cl, 0, &bad);
 	}
 	lp_cluster_poll(cl, now_ns());
 	lp_cluster_status(cl, &st);
 	CU_ASSERT_EQUAL(st.backlog, 1);
 	CU_ASSERT_EQUAL(st.counters[LP_CLUSTER_C_coalesced], 3);
+	CU_ASSERT_EQUAL(st.counters[LP_CLUSTER_C_errors] - 1, 3);	/* (1: cannot connect) */
 	i = ktab_find(&cl->kt, &k);
 	CU_ASSERT_FATAL(i != NONE32);
 	/* created then moved before Redis saw it: a create of the moved value */
