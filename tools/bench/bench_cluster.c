@@ -289,6 +289,10 @@ run_changes(const char *redis, uint32_t n, double rate, bool move, const char *t
 	       tag, n, rate > 0 ? "paced" : "unpaced", sa.counters[LP_CLUSTER_C_sent],
 	       sa.counters[LP_CLUSTER_C_conflicts], sb.counters[LP_CLUSTER_C_received], tb.applied,
 	       sa.counters[LP_CLUSTER_C_errors], sb.counters[LP_CLUSTER_C_errors]);
+	printf("# %s: module's own view: A write lag (ring -> Redis ack) p50 %.2f p99 %.2f max %.2f ms; "
+	       "B read lag (Redis write -> applied) p50 %.2f p99 %.2f max %.2f ms\n",
+	       tag, sa.lag_out.p50_us / 1e3, sa.lag_out.p99_us / 1e3, sa.lag_out.max_us / 1e3, sb.lag_in.p50_us / 1e3,
+	       sb.lag_in.p99_us / 1e3, sb.lag_in.max_us / 1e3);
 	if (tb.applied < n)
 		printf("# %s: only %" PRIu64 " of %u changes reached B within 120 s\n", tag, tb.applied, n);
 	if (rate > 0)
