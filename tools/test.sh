@@ -19,7 +19,7 @@ tools/deps.sh
 # The suites each build must run: a suite absent from its log was skipped
 # as a whole, and counts as a skip.
 suites_build=(unit integration cli gen notify docs pkg e2e obs)
-suites_asan=(unit integration cli gen notify)
+suites_asan=(unit integration cli gen notify cluster)
 
 # skips DIR SUITE...: what the last `meson test` in DIR skipped, one
 # "skipped: NAME: REASON" line each; status 1 when anything was skipped and
@@ -72,8 +72,9 @@ ninja -C build
 meson test -C build --print-errorlogs --num-processes 2 || status=1
 skips build "${suites_build[@]}" || status=1
 
-# The sanitizers see the lib through the unit, integration, CLI and generator
-# tests (the real binary in replay mode); e2e tests run the build above.
+# The sanitizers see the lib through the unit, integration, CLI, generator
+# (the real binary in replay mode) and cluster (a real redis-server) tests;
+# e2e tests run the build above.
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -De2e=false
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
