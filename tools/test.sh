@@ -18,7 +18,7 @@ tools/deps.sh
 
 # The suites each build must run: a suite absent from its log was skipped
 # as a whole, and counts as a skip.
-suites_build=(unit integration cli gen notify docs pkg e2e obs)
+suites_build=(unit integration cli gen notify docs pkg e2e obs cluster)
 suites_asan=(unit integration cli gen notify cluster)
 
 # skips DIR SUITE...: what the last `meson test` in DIR skipped, one

@@ -7,7 +7,7 @@
 # writing and B reading, in one thread: on a 2-CPU machine Redis gets one
 # CPU and the benchmark the other, when nothing else runs (nothing is
 # pinned: on a shared machine pinning hands a CPU's other load to Redis).
-# Both run at nice -10 when root, so that builds sharing the machine do
+# Both run at nice -19 when root, so that builds sharing the machine do
 # not preempt them for tens of milliseconds (run it under the heavy lock).
 #
 #   tools/bench/cluster.sh                     # everything (about a minute)
@@ -43,7 +43,7 @@ bench_machine
 echo "# $(redis-server --version | cut -d' ' -f1-3)"
 
 NICE=
-[ "$(id -u)" -ne 0 ] || NICE="nice -n -10"
+[ "$(id -u)" -ne 0 ] || NICE="nice -n -19"
 dir=$(mktemp -d /tmp/lp-bench-redis-XXXXXX)
 sock="$dir/redis.sock"
 $NICE redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' --appendonly no \
