@@ -14,9 +14,12 @@
  * No client can keep another out: a command line must arrive whole within
  * LINE_TIMEOUT_S of its first byte, and when every slot is taken a new
  * connection evicts the one that has waited longest on its client (no
- * line to run, nothing it is reading). The listen backlog is as deep as
- * the system allows and each pass accepts many, so a limpetctl behind
- * hundreds of idle or trickling connections is served within passes.
+ * line to run, nothing it is reading), but not one accepted in the last
+ * NEW_GRACE_MS: a client slow to write after connect() is not pushed out
+ * by a flood of newer connections, which wait in the listen backlog while
+ * no slot can be freed. The backlog is as deep as the system allows and
+ * each pass accepts many, so a limpetctl behind hundreds of idle or
+ * trickling connections is served within a few grace periods.
  */
 #include <errno.h>
 #include <poll.h>
@@ -34,7 +37,7 @@
 #include "cli_priv.h"
 #include "lp_log.h"
 
-#define MAX_CONNS 16
+#define MAX_CONNS 128
 #define ACCEPT_PER_POLL 64		/* connections taken from the backlog per pass */
 #define LINE_MAX_BYTES 4096		/* a longer line is refused and the connection closed */
 #define READ_CHUNK 4096
@@ -43,6 +46,7 @@
 #define IDLE_TIMEOUT_S 60		/* a connection with nothing moving is closed */
 #define LINE_TIMEOUT_S 5		/* a command line must arrive whole this soon after its first byte */
 #define STALLED_S 1			/* a reply not read for this long makes its connection evictable */
+#define NEW_GRACE_MS 50			/* a connection accepted (or served a line) this recently is not evicted */
 #define FLUSH_AT_EXIT_MS 1000
 
 struct buf {
@@ -449,10 +453,11 @@ conn_serve(struct lp_cli *cli, struct cli_sock *s, struct conn *c, uint64_t now)
 		conn_close(c);
 }
 
-/* A slot for a new connection: a free one, else the one idle longest
- * (closed here), else NULL. */
+/* A slot for a new connection: a free one, else the one idle longest that
+ * is older than NEW_GRACE_MS, else NULL. Chosen, not closed: the caller
+ * closes it once it has a connection to put there. */
 static struct conn *
-take_slot(struct cli_sock *s, uint64_t now)
+pick_slot(struct cli_sock *s, uint64_t now)
 {
 	struct conn *victim = NULL;
 
@@ -461,36 +466,33 @@ take_slot(struct cli_sock *s, uint64_t now)
 
 		if (c->fd < 0)
 			return c;
+		if (now - c->since < s->hz * NEW_GRACE_MS / 1000)
+			continue;
 		if (conn_idle(c, now, s->hz) && (victim == NULL || c->since < victim->since))
 			victim = c;
-	}
-	if (victim != NULL) {
-		LP_LOG(DEBUG, cli, "control socket: all %u connections taken, closing the one idle longest\n",
-		       MAX_CONNS);
-		conn_close(victim);
 	}
 	return victim;
 }
 
 /* New connections, each served at once: a client whose line is already
- * there gets its reply in this pass, before any later one could evict it. */
+ * there gets its reply in this pass, before any later one could evict it.
+ * With no slot to free, the rest wait in the listen backlog. */
 static void
 accept_new(struct lp_cli *cli, struct cli_sock *s, uint64_t now)
 {
 	for (int k = 0; k < ACCEPT_PER_POLL && !cli->quit; k++) {
-		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct conn *c;
+		struct conn *c = pick_slot(s, now);
+		int fd;
 
+		if (c == NULL)
+			return;
+		fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		c = take_slot(s, now);
-		if (c == NULL) {
-			static const char busy[] = "! too many connections\nERROR\n";
-
-			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				LP_LOG(DEBUG, cli, "control socket: %s\n", strerror(errno));
-			close(fd);
-			continue;
+		if (c->fd >= 0) {
+			LP_LOG(DEBUG, cli, "control socket: all %u connections taken, closing the one idle longest\n",
+			       MAX_CONNS);
+			conn_close(c);
 		}
 		c->fd = fd;
 		c->last_io = now;

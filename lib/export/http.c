@@ -13,9 +13,14 @@
  *  - when every slot is taken, a new connection evicts the one that has
  *    waited longest on its client (one still sending its request first,
  *    then one answered that has not closed, then one not reading its
- *    response); the listen backlog is as deep as the system
- *    allows and each pass accepts many, so a scrape behind a thousand idle
- *    connections gets in within a few passes;
+ *    response); a connection is not evicted for still sending its request
+ *    in its first HTTP_NEW_GRACE_MS, so an honest client that is slow to
+ *    write after connect() (a busy machine, a thread waiting for its
+ *    interpreter's lock) is not pushed out by a flood of newer ones: with
+ *    no slot to free, new connections wait in the listen backlog. The
+ *    backlog is as deep as the system allows and each pass accepts many,
+ *    so a scrape behind a thousand idle connections gets in within a few
+ *    grace periods;
  *  - the text (8 MB and more for thousands of backends, a tenth of a
  *    second to print) is printed on a helper thread from a copy of the
  *    views taken on the control thread (exp_prom_gather()), and one text
@@ -37,7 +42,7 @@
 #include "export_priv.h"
 #include "lp_log.h"
 
-#define HTTP_CLIENTS 32			/* connections served at once; more wait in the backlog */
+#define HTTP_CLIENTS 256		/* connections served at once; more wait in the backlog */
 #define HTTP_REQ_MAX 4096		/* request line and headers */
 #define HTTP_WRITE_PER_POLL 262144	/* bytes per connection per pass */
 #define HTTP_ACCEPT_PER_POLL 64
@@ -45,6 +50,7 @@
 #define HTTP_RESPONSE_TIMEOUT_MS 10000	/* from the request to the end of the response */
 #define HTTP_STALLED_MS 1000		/* a response not read for this long makes its connection evictable */
 #define HTTP_LINGER_MS 1000		/* after the response, for the client to close */
+#define HTTP_NEW_GRACE_MS 50		/* a connection this young is not evicted for still reading */
 
 /* A rendered text, shared by the responses it answers. */
 struct http_text {
@@ -523,12 +529,14 @@ render_end(struct lp_export *x, uint64_t now)
 /* ---- connections ---- */
 
 /* A slot for a new connection: a free one, else the one that has waited
- * longest on its client (closed here): one still sending its request
- * first, then one answered and not closed yet (its response is on its
- * way: cut it last but one), then one not reading its response. Never one
- * whose text is being printed or that is reading. NULL when none. */
+ * longest on its client: one still sending its request first (but not in
+ * its first HTTP_NEW_GRACE_MS), then one answered and not closed yet (its
+ * response is on its way: cut it last but one), then one not reading its
+ * response. Never one whose text is being printed or that is reading.
+ * NULL when none. Chosen, not closed: the caller closes it once it has a
+ * connection to put there. */
 static struct http_conn *
-take_slot(struct lp_export *x, uint64_t now)
+pick_slot(struct lp_export *x, uint64_t now)
 {
 	struct http_server *h = x->http;
 	struct http_conn *victim = NULL;
@@ -540,7 +548,7 @@ take_slot(struct lp_export *x, uint64_t now)
 
 		if (k->fd < 0)
 			return k;
-		if (k->st == C_READ)
+		if (k->st == C_READ && now - k->since >= ms_tsc(x, HTTP_NEW_GRACE_MS))
 			rank = 3;
 		else if (k->st == C_LINGER)
 			rank = 2;
@@ -551,33 +559,33 @@ take_slot(struct lp_export *x, uint64_t now)
 			victim_rank = rank;
 		}
 	}
-	if (victim != NULL) {
-		LP_LOG(DEBUG, ctl, "metrics: all %d connections taken, closing the one idle longest\n", HTTP_CLIENTS);
-		if (victim->st == C_LINGER)
-			conn_linger(victim);	/* unread input would reset the connection */
-		if (victim->fd >= 0)
-			conn_close(victim);
-	}
 	return victim;
 }
 
 /* New connections, each read at once: a request already there is taken
- * before a later connection could evict its sender. */
+ * before a later connection could evict its sender. With no slot to free,
+ * the rest wait in the listen backlog for a later pass. */
 static void
 accept_some(struct lp_export *x, uint64_t now)
 {
 	struct http_server *h = x->http;
 
 	for (int n = 0; n < HTTP_ACCEPT_PER_POLL; n++) {
-		int fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct http_conn *k;
+		struct http_conn *k = pick_slot(x, now);
+		int fd;
 
+		if (k == NULL)
+			return;
+		fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		k = take_slot(x, now);
-		if (k == NULL) {
-			close(fd);	/* every slot is busy answering */
-			continue;
+		if (k->fd >= 0) {
+			LP_LOG(DEBUG, ctl, "metrics: all %d connections taken, closing the one idle longest\n",
+			       HTTP_CLIENTS);
+			if (k->st == C_LINGER)
+				conn_linger(k);	/* unread input would reset the connection */
+			if (k->fd >= 0)
+				conn_close(k);
 		}
 		k->fd = fd;
 		k->st = C_READ;

@@ -5,7 +5,7 @@
 # be starved. While 1000 connections are held on it (half idle, half
 # sending a request or command line one byte a second, each reopened as
 # soon as limpet closes it: tests/cli/starve.py), a scrape and a
-# `limpetctl show services` must each be answered (five times, within a
+# `limpetctl show services` must each be answered (six times, every other client writing 20 ms after connect(), within a
 # generous 15 s: the figure, printed, is well under a second); a request
 # head holding a NUL is refused with 400 at once. Alone, a request or
 # command line trickled one byte a second is cut off by its deadline
