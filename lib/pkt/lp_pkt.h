@@ -282,6 +282,40 @@ void lp_pkt_snat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *add
  */
 bool lp_pkt_dec_ttl(uint8_t *frame, const struct lp_pkt_meta *m);
 
+/**
+ * Forwarding to a NAT backend: lp_pkt_dec_ttl() and lp_pkt_dnat() in one
+ * pass, with one update of the IPv4 header checksum.
+ * @return false, leaving the packet unchanged, when the TTL / hop limit
+ *   would reach zero (or the frame is ARP).
+ */
+bool lp_pkt_dnat_fwd(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port);
+
+/** A NAT reply to its client: lp_pkt_dec_ttl() and lp_pkt_snat() in one pass, as lp_pkt_dnat_fwd(). */
+bool lp_pkt_snat_fwd(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port);
+
+/**
+ * NAT of an ICMP error (LP_PKT_ICMP_ERR) that a client's side sent about a
+ * packet from a VIP, for the NAT backend that owns the flow: the outer
+ * destination and the quoted packet's source address become @p addr, the
+ * quoted source port (TCP/UDP) @p port (network order), as if the backend
+ * had sent the quoted packet itself. The outer and quoted IPv4 header
+ * checksums and the ICMP/ICMPv6 checksum are computed afresh (the quote's
+ * own L4 checksum is left as it is: the quote is usually cut short). TTL
+ * is not touched. Anything but an ICMP error is left alone.
+ */
+void lp_pkt_icmp_error_dnat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port);
+
+/**
+ * Outer source address of a tunnelled packet (IPIP / IP6IP6): the bits of
+ * @p prefix under @p mask (4 bytes for LP_AF_INET, else 16), host bits from
+ * a hash of the client's address and port (@p client's src and sport), so
+ * the backend's NIC spreads clients over its RSS queues while one client
+ * stays on one queue.
+ * @return that hash (lp_pkt_encap()'s @p flow_hash: the IPv6 flow label).
+ */
+uint32_t lp_pkt_tunnel_src(const struct lp_flow_key *client, const uint8_t *prefix, const uint8_t *mask,
+			   uint8_t family, struct lp_ip *src);
+
 /** Write destination and source MAC addresses. */
 static inline void
 lp_pkt_set_macs(uint8_t *frame, const struct lp_mac *dst, const struct lp_mac *src)

@@ -121,15 +121,17 @@ csum_native(const void *buf, size_t len)
 	return sum;
 }
 
-/* Fold a 64-bit one's complement sum to 16 bits (not inverted). */
+/*
+ * Fold a 64-bit one's complement sum to 16 bits (not inverted). Adding a
+ * word to itself rotated by half its width leaves, in the high half, the
+ * end-around-carry sum of its two halves: two steps, 64 → 32 → 16.
+ */
 static inline uint16_t
 csum_fold64(uint64_t sum)
 {
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
+	uint32_t s = (uint32_t)((sum + (sum >> 32 | sum << 32)) >> 32);
+
+	return (uint16_t)((s + (s >> 16 | s << 16)) >> 16);
 }
 
 /*

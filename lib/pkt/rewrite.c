@@ -12,28 +12,56 @@
 
 enum nat_side { NAT_SRC = 0, NAT_DST = 1 };
 
-/* Source address at 12 (IPv4) or 8 (IPv6), destination right after; ports likewise. */
-static inline void
+/* The TTL is the first byte of its checksummed word (TTL, protocol): in a
+ * word loaded in native order it is the low byte on a little-endian
+ * machine, the high byte on a big-endian one. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TTL_ONE 0x0001u
+#else
+#define TTL_ONE 0x0100u
+#endif
+
+/*
+ * Source address at 12 (IPv4) or 8 (IPv6), destination right after; ports
+ * likewise. With @p ttl, the TTL / hop limit is decremented too, folded
+ * into the same IPv4 header checksum update; false, before anything is
+ * written, when it would reach zero.
+ */
+static inline bool
 nat(uint8_t *frame, const struct lp_pkt_meta *m, enum nat_side side, const uint8_t *addr,
-    uint16_t port)
+    uint16_t port, bool ttl)
 {
 	uint8_t *ip = frame + m->l3_off, *l4 = frame + m->l4_off, *a;
 	uint64_t delta;
 
 	/* ARP's meta has an IPv4 key too, but nothing of it is an IP header. */
 	if (unlikely(m->cls == LP_PKT_ARP))
-		return;
+		return !ttl;
 	if (m->key.family == LP_AF_INET) {
+		uint64_t ip_delta;
+
+		if (ttl && ip[8] <= 1)
+			return false;
 		a = ip + 12 + 4 * side;
 		delta = csum_delta(a, addr, 4);
+		ip_delta = delta;
 		memcpy(a, addr, 4);
-		store_raw16(ip + 10, csum_apply(load_raw16(ip + 10), delta));
+		if (ttl) {
+			/* ~old + (old - TTL_ONE) is the same for every old. */
+			store_raw16(ip + 8, (uint16_t)(load_raw16(ip + 8) - TTL_ONE));
+			ip_delta += (uint16_t)~TTL_ONE;
+		}
+		store_raw16(ip + 10, csum_apply(load_raw16(ip + 10), ip_delta));
 	} else if (m->key.family == LP_AF_INET6) {
+		if (ttl && ip[7] <= 1)
+			return false;
 		a = ip + 8 + 16 * side;
 		delta = csum_delta(a, addr, 16);
 		memcpy(a, addr, 16);
+		if (ttl)
+			ip[7]--;
 	} else {
-		return;
+		return !ttl;
 	}
 
 	switch (m->cls) {
@@ -67,18 +95,31 @@ nat(uint8_t *frame, const struct lp_pkt_meta *m, enum nat_side side, const uint8
 		/* Non-first fragments and other protocols: the IP header is all there is. */
 		break;
 	}
+	return true;
 }
 
 void
 lp_pkt_dnat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port)
 {
-	nat(frame, m, NAT_DST, addr, port);
+	nat(frame, m, NAT_DST, addr, port, false);
 }
 
 void
 lp_pkt_snat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port)
 {
-	nat(frame, m, NAT_SRC, addr, port);
+	nat(frame, m, NAT_SRC, addr, port, false);
+}
+
+bool
+lp_pkt_dnat_fwd(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port)
+{
+	return nat(frame, m, NAT_DST, addr, port, true);
+}
+
+bool
+lp_pkt_snat_fwd(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port)
+{
+	return nat(frame, m, NAT_SRC, addr, port, true);
 }
 
 bool
@@ -89,15 +130,10 @@ lp_pkt_dec_ttl(uint8_t *frame, const struct lp_pkt_meta *m)
 	if (unlikely(m->cls == LP_PKT_ARP))
 		return false;
 	if (m->key.family == LP_AF_INET) {
-		/* TTL shares a checksummed word with the protocol byte. */
-		uint8_t old[4] = { ip[8], ip[9], 0, 0 }, new[4];
-
 		if (ip[8] <= 1)
 			return false;
-		memcpy(new, old, 4);
-		new[0]--;
-		ip[8] = new[0];
-		store_raw16(ip + 10, csum_apply(load_raw16(ip + 10), csum_delta(old, new, 4)));
+		store_raw16(ip + 8, (uint16_t)(load_raw16(ip + 8) - TTL_ONE));
+		store_raw16(ip + 10, csum_apply(load_raw16(ip + 10), (uint16_t)~TTL_ONE));
 		return true;
 	}
 	if (m->key.family == LP_AF_INET6) {
@@ -107,6 +143,63 @@ lp_pkt_dec_ttl(uint8_t *frame, const struct lp_pkt_meta *m)
 		return true;
 	}
 	return false;
+}
+
+/* ICMP or ICMPv6 checksum of the message at m->l4_off, computed afresh. */
+static void
+icmp_cksum_fill(uint8_t *frame, const struct lp_pkt_meta *m)
+{
+	const uint8_t *ip = frame + m->l3_off;
+	uint8_t *icmp = frame + m->l4_off;
+	uint32_t len = m->l3_len - (uint32_t)(m->l4_off - m->l3_off);
+	bool v6 = m->key.family == LP_AF_INET6;
+
+	store_raw16(icmp + 2, lp_pkt_l4_cksum_raw(icmp, len, 2, v6, ip + 8, ip + 24, 16, m->key.proto));
+}
+
+void
+lp_pkt_icmp_error_dnat(uint8_t *frame, const struct lp_pkt_meta *m, const uint8_t *addr, uint16_t port)
+{
+	uint8_t *ip = frame + m->l3_off, *in = frame + m->inner_l3_off;
+
+	if (m->cls != LP_PKT_ICMP_ERR)
+		return;
+	if (m->key.family == LP_AF_INET) {
+		memcpy(ip + 16, addr, 4);
+		store_raw16(ip + 10, lp_ipv4_cksum(ip));
+		memcpy(in + 12, addr, 4);
+		store_raw16(in + 10, lp_ipv4_cksum(in));
+	} else {
+		memcpy(ip + 24, addr, 16);
+		memcpy(in + 8, addr, 16);
+	}
+	/* The quoted packet's source port: the first bytes of a TCP or UDP
+	 * header, and what the parser took for the quote's key. */
+	if (m->inner.proto == IPPROTO_TCP || m->inner.proto == IPPROTO_UDP)
+		memcpy(frame + m->inner_l4_off, &port, 2);
+	icmp_cksum_fill(frame, m);
+}
+
+uint32_t
+lp_pkt_tunnel_src(const struct lp_flow_key *client, const uint8_t *prefix, const uint8_t *mask,
+		  uint8_t family, struct lp_ip *src)
+{
+	uint32_t h = lp_hash_bytes(client->src, 16, client->sport), x = h;
+	unsigned int n = family == LP_AF_INET ? 4 : 16;
+	uint8_t hb[16];
+
+	/* Host bits from the client's address and port: the backend's NIC
+	 * spreads different clients over its RSS queues while one client
+	 * stays on one. */
+	for (int i = 0; i < 4; i++) {
+		memcpy(hb + 4 * i, &x, 4);
+		x = x * 0x9e3779b1u + 1;
+	}
+	memset(src, 0, sizeof(*src));
+	src->family = family;
+	for (unsigned int i = 0; i < n; i++)
+		src->a[i] = (uint8_t)((prefix[i] & mask[i]) | (hb[i] & ~mask[i]));
+	return h;
 }
 
 uint8_t *

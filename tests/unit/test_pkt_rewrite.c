@@ -349,7 +349,8 @@ frames_equal(const char *what, const uint8_t *got, const uint8_t *want, size_t n
 	return d == n;
 }
 
-enum rewrite_op { OP_DNAT, OP_SNAT, OP_TTL };
+/* One rewrite each; the _FWD ones are NAT and TTL decrement in one pass. */
+enum rewrite_op { OP_DNAT, OP_SNAT, OP_TTL, OP_DNAT_FWD, OP_SNAT_FWD };
 
 static void
 rewrite_random(enum rewrite_op op, uint64_t seed)
@@ -404,6 +405,31 @@ rewrite_random(enum rewrite_op op, uint64_t seed)
 			CASE_ASSERT(desc, lp_pkt_dec_ttl(a, &m));
 			want.ttl = (uint8_t)(rc.c.ttl - 1);
 			break;
+		case OP_DNAT_FWD:
+		case OP_SNAT_FWD: {
+			bool dst = op == OP_DNAT_FWD;
+			bool (*fn)(uint8_t *, const struct lp_pkt_meta *, const uint8_t *, uint16_t) =
+				dst ? lp_pkt_dnat_fwd : lp_pkt_snat_fwd;
+
+			if (rc.c.ttl <= 1) {
+				/* Refused before anything is written. */
+				memcpy(b, a, la);
+				CASE_ASSERT(desc, !fn(a, &m, addr.a, htons(port)));
+				CASE_ASSERT(desc, memcmp(a, b, la) == 0);
+				continue;
+			}
+			CASE_ASSERT(desc, fn(a, &m, addr.a, htons(port)));
+			want.ttl = (uint8_t)(rc.c.ttl - 1);
+			if (dst)
+				want.dst = addr;
+			else
+				want.src = addr;
+			if (l4 && dst)
+				want.dport = port;
+			else if (l4)
+				want.sport = port;
+			break;
+		}
 		}
 		lb = craft(&want, b, &xb);
 		CASE_ASSERT(desc, la == lb);
@@ -431,6 +457,18 @@ static void
 test_dec_ttl_random(void)
 {
 	rewrite_random(OP_TTL, 13);
+}
+
+static void
+test_dnat_fwd_random(void)
+{
+	rewrite_random(OP_DNAT_FWD, 16);
+}
+
+static void
+test_snat_fwd_random(void)
+{
+	rewrite_random(OP_SNAT_FWD, 17);
 }
 
 /*
@@ -636,6 +674,199 @@ test_encap_rejects(void)
 	}
 }
 
+/* ---- ICMP errors steered to a NAT backend ---- */
+
+struct icmp_err_case {
+	const char *desc;
+	uint8_t family;
+	uint8_t vlans;
+	uint8_t opt_len;	/* outer IPv4 options */
+	uint8_t quote_proto;
+	uint8_t quote_opt;	/* quoted IPv4 options */
+	uint8_t n_ext;		/* quoted IPv6 extension headers (destination options) */
+	uint16_t quote_cut;	/* quoted L4 bytes (0: the whole quoted packet) */
+	bool quote_nocsum;	/* quoted UDP without checksum */
+	uint8_t type, code;
+};
+
+static const struct icmp_err_case icmp_err_cases[] = {
+	{ "v4 frag-needed quoting TCP, 8 bytes of it", 4, 0, 0, IPPROTO_TCP, 0, 0, 8, false, 3, 4 },
+	{ "v4 frag-needed quoting the whole TCP segment", 4, 0, 0, IPPROTO_TCP, 0, 0, 0, false, 3, 4 },
+	{ "v4 port unreachable quoting UDP", 4, 0, 0, IPPROTO_UDP, 0, 0, 8, false, 3, 3 },
+	{ "v4 time exceeded, UDP quote without checksum", 4, 0, 0, IPPROTO_UDP, 0, 0, 0, true, 11, 0 },
+	{ "v4 with a VLAN tag and outer options", 4, 1, 8, IPPROTO_TCP, 0, 0, 8, false, 3, 4 },
+	{ "v4 quote with IPv4 options", 4, 0, 0, IPPROTO_TCP, 12, 0, 8, false, 3, 4 },
+	{ "v6 packet too big quoting TCP", 6, 0, 0, IPPROTO_TCP, 0, 0, 8, false, 2, 0 },
+	{ "v6 destination unreachable quoting UDP, VLAN", 6, 1, 0, IPPROTO_UDP, 0, 0, 0, false, 1, 4 },
+	{ "v6 quote with an extension header", 6, 0, 0, IPPROTO_TCP, 0, 1, 8, false, 2, 0 },
+};
+
+/* Byte i of an ICMP error is one lp_pkt_icmp_error_dnat() may change. */
+static bool
+icmp_err_changes(const struct lp_pkt_meta *m, size_t i)
+{
+	size_t ip = m->l3_off, in = m->inner_l3_off, alen = m->key.family == LP_AF_INET ? 4 : 16;
+	size_t dst = ip + (alen == 4 ? 16 : 24), src_in = in + (alen == 4 ? 12 : 8);
+
+	return (i >= dst && i < dst + alen) || (i >= src_in && i < src_in + alen) ||
+	       (i >= m->inner_l4_off && i < m->inner_l4_off + 2u) ||		/* quoted source port */
+	       (i >= m->l4_off + 2u && i < m->l4_off + 4u) ||			/* ICMP checksum */
+	       (alen == 4 && i >= ip + 10 && i < ip + 12) ||			/* outer IPv4 checksum */
+	       (alen == 4 && i >= in + 10 && i < in + 12);			/* quoted IPv4 checksum */
+}
+
+static void
+test_icmp_error_dnat(void)
+{
+	static uint8_t a[FRAME_MAX], orig[FRAME_MAX];
+
+	rng_state = 18;
+	for (size_t t = 0; t < sizeof(icmp_err_cases) / sizeof(icmp_err_cases[0]); t++) {
+		const struct icmp_err_case *tc = &icmp_err_cases[t];
+		struct craft q = { .family = tc->family, .proto = tc->quote_proto, .sport = 80, .dport = 51000,
+				   .opt_len = tc->quote_opt, .udp_nocsum = tc->quote_nocsum, .payload = 100 };
+		struct craft c = { .family = tc->family, .vlans = tc->vlans, .tci = 7, .opt_len = tc->opt_len,
+				   .proto = tc->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6, .icmp_type = tc->type,
+				   .icmp_code = tc->code, .icmp_seq = 1400, .quote = &q };
+		struct lp_ip be = tc->family == 4 ? (struct lp_ip)IP4(10, 1, 0, 11) : (struct lp_ip)IP6(0xfd, 0, 0x11);
+		struct lp_pkt_meta m, after;
+		struct crafted x;
+		size_t len, hl;
+
+		rnd_addr(tc->family, &q.src);	/* the VIP */
+		rnd_addr(tc->family, &q.dst);	/* the client */
+		c.src = q.dst;			/* a router on the client's side */
+		c.dst = q.src;
+		for (unsigned int e = 0; e < tc->n_ext; e++)
+			q.ext[q.n_ext++] = (struct ext6)DST;
+		if (tc->quote_cut != 0) {
+			hl = (tc->family == 4 ? 20u + tc->quote_opt : 40u + 8u * tc->n_ext);
+			c.quote_cut = (uint16_t)(hl + tc->quote_cut);
+		}
+		len = craft(&c, a, &x);
+		CU_ASSERT_FATAL(lp_pkt_parse(a, (uint32_t)len, &m) == LP_DROP_NONE);
+		CASE_ASSERT(tc->desc, m.cls == LP_PKT_ICMP_ERR);
+		memcpy(orig, a, len);
+
+		lp_pkt_icmp_error_dnat(a, &m, be.a, htons(8080));
+
+		/* As if the backend had sent the quoted packet: the error is now for it. */
+		CASE_ASSERT(tc->desc, lp_pkt_parse(a, (uint32_t)len, &after) == LP_DROP_NONE);
+		CASE_ASSERT(tc->desc, memcmp(after.key.dst, be.a, 16) == 0);
+		CASE_ASSERT(tc->desc, memcmp(after.key.src, m.key.src, 16) == 0);
+		CASE_ASSERT(tc->desc, memcmp(after.inner.src, be.a, 16) == 0);
+		CASE_ASSERT(tc->desc, after.inner.sport == htons(8080));
+		CASE_ASSERT(tc->desc, after.inner.dport == m.inner.dport);
+		CASE_ASSERT(tc->desc, memcmp(after.inner.dst, m.inner.dst, 16) == 0);
+		/* Every checksum limpet is responsible for is right. */
+		if (tc->family == 4) {
+			CASE_ASSERT(tc->desc, ref_ipv4_cksum(a + m.l3_off) == rd16(a + m.l3_off + 10));
+			CASE_ASSERT(tc->desc, ref_ipv4_cksum(a + m.inner_l3_off) == rd16(a + m.inner_l3_off + 10));
+		}
+		CASE_ASSERT(tc->desc, ref_l4_cksum(tc->family, a + m.l3_off + (tc->family == 4 ? 12 : 8),
+						   a + m.l3_off + (tc->family == 4 ? 16 : 24),
+						   m.key.proto, a + m.l4_off, m.l3_off + m.l3_len - m.l4_off,
+						   2) == rd16(a + m.l4_off + 2));
+		/* Nothing else changed (the quote's own L4 checksum included). */
+		for (size_t i = 0; i < len; i++)
+			if (!icmp_err_changes(&m, i) && a[i] != orig[i]) {
+				CASE_ASSERT(tc->desc, a[i] == orig[i]);
+				printf("    byte %zu changed\n", i);
+				break;
+			}
+	}
+}
+
+static void
+test_icmp_error_dnat_ignores_others(void)
+{
+	static uint8_t a[FRAME_MAX], orig[FRAME_MAX];
+	struct lp_ip be = IP4(10, 1, 0, 11);
+	struct lp_pkt_meta m;
+	struct crafted x;
+	size_t len = craft(&(struct craft){ TCP4, .payload = 20 }, a, &x);
+
+	CU_ASSERT_FATAL(lp_pkt_parse(a, (uint32_t)len, &m) == LP_DROP_NONE);
+	memcpy(orig, a, len);
+	lp_pkt_icmp_error_dnat(a, &m, be.a, htons(8080));
+	CU_ASSERT(memcmp(a, orig, len) == 0);
+}
+
+/* ---- tunnel outer source ---- */
+
+struct tunnel_src_case {
+	const char *desc;
+	const char *prefix;	/* tunnelSource */
+	const char *client;
+	uint16_t sport;
+};
+
+static const struct tunnel_src_case tunnel_src_cases[] = {
+	{ "IPv4 /16: host bits vary", "172.31.0.0/16", "198.51.100.7", 40000 },
+	{ "IPv4 /24", "172.31.5.0/24", "198.51.100.8", 1 },
+	{ "IPv4 /32: the prefix itself", "172.31.5.9/32", "198.51.100.9", 2 },
+	{ "IPv4 /0: all host bits", "0.0.0.0/0", "198.51.100.10", 3 },
+	{ "IPv4 /20: a partial byte", "172.31.16.0/20", "198.51.100.11", 4 },
+	{ "IPv6 /64", "fd00:7c::/64", "2001:db8::7", 40000 },
+	{ "IPv6 /128: the prefix itself", "fd00:7c::5/128", "2001:db8::8", 5 },
+	{ "IPv6 /61: a partial byte", "fd00:7c::/61", "2001:db8::9", 6 },
+};
+
+static void
+mask_of(uint8_t *mask, unsigned int bytes, unsigned int len)
+{
+	for (unsigned int i = 0; i < bytes; i++)
+		mask[i] = len >= 8 * (i + 1) ? 0xff : len <= 8 * i ? 0 : (uint8_t)(0xff00u >> (len - 8 * i));
+}
+
+static void
+test_tunnel_src(void)
+{
+	for (size_t t = 0; t < sizeof(tunnel_src_cases) / sizeof(tunnel_src_cases[0]); t++) {
+		const struct tunnel_src_case *tc = &tunnel_src_cases[t];
+		struct lp_flow_key k = { 0 };
+		struct lp_ip pfx, client, src, again, other;
+		uint8_t mask[16], len;
+		unsigned int bytes, host_bits, differ = 0;
+		uint32_t h;
+
+		CU_ASSERT_FATAL(lp_ip_prefix_parse(tc->prefix, &pfx, &len) == 0);
+		CU_ASSERT_FATAL(lp_ip_parse(tc->client, &client) == 0);
+		bytes = lp_ip_len(&pfx);
+		host_bits = 8 * bytes - len;
+		mask_of(mask, bytes, len);
+		memcpy(k.src, client.a, 16);
+		k.family = client.family;
+		k.sport = htons(tc->sport);
+
+		h = lp_pkt_tunnel_src(&k, pfx.a, mask, pfx.family, &src);
+		CASE_ASSERT(tc->desc, src.family == pfx.family);
+		/* The prefix's bits are kept; nothing beyond the family's length is set. */
+		for (unsigned int i = 0; i < bytes; i++)
+			CASE_ASSERT(tc->desc, (src.a[i] & mask[i]) == (pfx.a[i] & mask[i]));
+		CASE_ASSERT(tc->desc, all_zero(src.a + bytes, 16 - bytes));
+		if (host_bits == 0)
+			CASE_ASSERT(tc->desc, memcmp(src.a, pfx.a, 16) == 0);
+		/* The flow label / ID entropy is the client's hash, as encapsulation uses it. */
+		CASE_ASSERT(tc->desc, h == lp_hash_bytes(k.src, 16, k.sport));
+		/* One client and port: one source, whatever the destination or the call. */
+		k.dport = 1234;
+		memset(k.dst, 0x5a, 16);
+		lp_pkt_tunnel_src(&k, pfx.a, mask, pfx.family, &again);
+		CASE_ASSERT(tc->desc, memcmp(&again, &src, sizeof(src)) == 0);
+		/* Other clients or ports spread over the host bits. */
+		for (unsigned int p = 0; p < 16; p++) {
+			k.sport = htons((uint16_t)(tc->sport + 1 + p));
+			lp_pkt_tunnel_src(&k, pfx.a, mask, pfx.family, &other);
+			differ += memcmp(other.a, src.a, 16) != 0;
+		}
+		if (host_bits >= 8)
+			CASE_ASSERT(tc->desc, differ >= 15);
+		else if (host_bits == 0)
+			CASE_ASSERT(tc->desc, differ == 0);
+	}
+}
+
 int
 main(void)
 {
@@ -651,6 +882,11 @@ main(void)
 		{ "DNAT, random packets", test_dnat_random },
 		{ "SNAT, random packets", test_snat_random },
 		{ "TTL decrement, random packets", test_dec_ttl_random },
+		{ "DNAT and TTL in one pass, random packets", test_dnat_fwd_random },
+		{ "SNAT and TTL in one pass, random packets", test_snat_fwd_random },
+		{ "ICMP error NAT to a backend", test_icmp_error_dnat },
+		{ "ICMP error NAT leaves other packets alone", test_icmp_error_dnat_ignores_others },
+		{ "tunnel outer source", test_tunnel_src },
 		{ "UDP checksum zero cases", test_udp_cksum_zero_cases },
 		{ "encapsulation, random packets", test_encap_random },
 		{ "encapsulation refusals", test_encap_rejects },
