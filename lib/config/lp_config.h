@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "lp_pkt.h"
+#include "lp_svc_enum.h"
 
 #define LP_NAME_MAX 32		/**< names incl. NUL: ports, services */
 #define LP_DEVICE_MAX 128	/**< DPDK device name incl. NUL */
@@ -43,25 +44,6 @@
 struct lp_cfg_pos {
 	uint32_t line;
 	uint32_t col;
-};
-
-enum lp_fwd_mode {
-	LP_FWD_NAT = 0,		/**< DNAT to backend ip:port; replies reverse-translated */
-	LP_FWD_DSR,		/**< rewrite destination MAC; backend owns the VIP */
-	LP_FWD_TUNNEL,		/**< IPIP / IP6IP6 to the backend */
-};
-
-enum lp_sched {
-	LP_SCHED_MAGLEV = 0,
-	LP_SCHED_WRR,
-	LP_SCHED_LEAST_CONN,
-};
-
-/** Administrative backend state (the lifecycle of issue "control plane"). */
-enum lp_backend_state {
-	LP_BACKEND_UP = 0,
-	LP_BACKEND_DRAINING,	/**< keeps flows and bindings, gets no new ones */
-	LP_BACKEND_DOWN,	/**< its flows and bindings are re-chosen at once */
 };
 
 enum lp_rebalance {

@@ -24,6 +24,7 @@
 
 #include "lp_maglev.h"
 #include "lp_pkt.h"
+#include "lp_svc_enum.h"
 
 struct rte_rcu_qsbr;
 
@@ -31,14 +32,6 @@ struct rte_rcu_qsbr;
 #define LP_SVC_MAX_BACKENDS 4096u	/**< backend ids per service */
 #define LP_MAX_BACKEND_SLOTS 65536u	/**< global per-backend counter slots */
 #define LP_SVC_ID_NONE 0xffffu
-
-/** Backend state as workers see it. Values 0..2 equal enum lp_backend_state. */
-enum lp_be_state {
-	LP_BE_UP = 0,
-	LP_BE_DRAINING = 1,	/**< keeps flows and bindings, gets no new ones */
-	LP_BE_DOWN = 2,		/**< flows and bindings re-chosen at once */
-	LP_BE_ABSENT = 3,	/**< id not in use in this snapshot */
-};
 
 /** One backend in a snapshot, indexed by its id. */
 struct lp_svc_backend {
@@ -88,17 +81,77 @@ struct lp_svc {
 	struct lp_svc_load *load;
 };
 
-/** Is backend @p id of @p s usable for an existing flow/binding of generation @p gen? */
-static inline bool
-lp_svc_backend_valid(const struct lp_svc *s, uint32_t id, uint16_t gen)
+/**
+ * Backend (@p id, @p gen) of @p s, or NULL when the snapshot no longer has
+ * it: the id is out of range, not in use, or reused by a newer backend
+ * (another generation). This is what "the same backend" means everywhere:
+ * a flow, a binding or a load count that remembers (id, gen) refers to
+ * this backend, whatever its state.
+ */
+static inline const struct lp_svc_backend *
+lp_svc_backend(const struct lp_svc *s, uint32_t id, uint16_t gen)
 {
 	const struct lp_svc_backend *b;
 
 	if (id >= s->n_ids)
-		return false;
+		return NULL;
 	b = &s->be[id];
-	return b->gen == gen && b->state <= LP_BE_DRAINING;
+	return b->gen == gen && b->state != LP_BE_ABSENT ? b : NULL;
 }
+
+/** Is backend (@p id, @p gen) of @p s still usable for an existing flow or binding (up or draining)? */
+static inline bool
+lp_svc_backend_valid(const struct lp_svc *s, uint32_t id, uint16_t gen)
+{
+	const struct lp_svc_backend *b = lp_svc_backend(s, id, gen);
+
+	return b != NULL && b->state <= LP_BE_DRAINING;
+}
+
+/* ---- load accounting and the scheduler (workers; pick.c) ---- */
+
+/** Count one more flow or binding on backend @p id. */
+static inline void
+lp_svc_load_inc(struct lp_svc_load *l, uint16_t id)
+{
+	atomic_fetch_add_explicit(&l->active[id], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&l->total, 1, memory_order_relaxed);
+}
+
+/**
+ * Count one less on backend @p id, never below zero: the control thread
+ * zeroes the count of a removed backend, and a late decrement for it must
+ * not wrap.
+ */
+static inline void
+lp_svc_load_dec(struct lp_svc_load *l, uint16_t id)
+{
+	uint32_t v = atomic_load_explicit(&l->active[id], memory_order_relaxed);
+
+	while (v > 0)
+		if (atomic_compare_exchange_weak_explicit(&l->active[id], &v, v - 1, memory_order_relaxed,
+							  memory_order_relaxed)) {
+			atomic_fetch_sub_explicit(&l->total, 1, memory_order_relaxed);
+			return;
+		}
+}
+
+/**
+ * The scheduler: a backend of @p s for a new client (services with
+ * affinity) or a new flow (without), by the service's scheduler:
+ *  - maglev: the Maglev choice for @p hash; with bounded load (c > 1) and
+ *    @p count, the first backend of the hash's preference order whose load
+ *    is under its bound (*@p spilled tells when that is not the plain
+ *    choice);
+ *  - wrr: the next slot of the Maglev table from @p wrr_cursor (one per
+ *    worker and service), a weighted round robin;
+ *  - least_conn: the active backend with the least load per weight,
+ *    starting at a hash-chosen one so ties spread.
+ * @p count: the caller holds the choice (a binding, or a flow of a service
+ * without affinity), so it is added to the backend's load.
+ * @return the backend id, or LP_SVC_ID_NONE when no backend is active.
+ */
+uint16_t lp_svc_pick(const struct lp_svc *s, uint32_t hash, bool count, uint32_t *wrr_cursor, bool *spilled);
 
 /** What the control thread hands lp_svc_build() for one backend. */
 struct lp_svc_backend_spec {

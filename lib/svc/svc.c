@@ -227,7 +227,7 @@ lp_svc_index_build(struct lp_svc *const *svcs, uint32_t n_svcs, const struct lp_
 		idx_put(&b, LP_IDX_VIP, s->vip, s->port, s->proto, s->id);
 		idx_put(&b, LP_IDX_VIP_ANYPORT, s->vip, 0, s->proto, s->id);
 		idx_put(&b, LP_IDX_VIPADDR, s->vip, 0, 0, s->id);
-		if (s->mode != 0 /* LP_FWD_NAT */)
+		if (s->mode != LP_FWD_NAT)
 			continue;
 		for (uint32_t id = 0; id < s->n_ids; id++) {
 			const struct lp_svc_backend *be = &s->be[id];
