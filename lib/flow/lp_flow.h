@@ -23,6 +23,7 @@
 #ifndef LP_FLOW_H
 #define LP_FLOW_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -138,7 +139,16 @@ lp_flow_key4_w0(const struct lp_flow_key *k)
 static inline uint64_t
 lp_flow_key4_w1(const struct lp_flow_key *k)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w;
+
+	/* sport, dport and proto lie in this order from byte 32: one load,
+	 * family and zone masked off. */
+	memcpy(&w, &k->sport, 8);
+	return w & 0xffffffffffull;
+#else
 	return (uint64_t)k->sport | (uint64_t)k->dport << 16 | (uint64_t)k->proto << 32;
+#endif
 }
 
 /** The compact key of an IPv4 flow key. */
@@ -243,37 +253,42 @@ lp_flow_lookup_bulk(const struct lp_flow_shard *s, const void **keys, uint32_t n
 		    int32_t *pos)
 {
 	struct lp_flow_key4 k4[64];
-	const void *kp[2][64];
-	hash_sig_t ks[2][64];
-	int32_t r[2][64];
-	uint8_t at[2][64];
-	uint32_t m[2] = { 0, 0 };
+	const void *kp4[64], *kp6[64];
+	hash_sig_t ks4[64], ks6[64];
+	int32_t r[64];
+	uint8_t at4[64], at6[64];
+	uint32_t n4 = 0, n6 = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lp_flow_key *k = keys[i];
-		unsigned int t = lp_flow_table_of(k);
 
-		if (t == LP_FLOW_T4) {
+		if (likely(k->family == LP_AF_INET)) {
 			uint64_t w0 = lp_flow_key4_w0(k), w1 = lp_flow_key4_w1(k);
 
-			k4[m[t]].w[0] = w0;
-			k4[m[t]].w[1] = w1;
-			kp[t][m[t]] = &k4[m[t]];
-			sig[i] = lp_flow_sig4(w0, w1);
+			k4[n4].w[0] = w0;
+			k4[n4].w[1] = w1;
+			kp4[n4] = &k4[n4];
+			ks4[n4] = sig[i] = lp_flow_sig4(w0, w1);
+			at4[n4++] = (uint8_t)i;
 		} else {
-			kp[t][m[t]] = k;
-			sig[i] = lp_flow_crc(k, sizeof(*k));
+			kp6[n6] = k;
+			ks6[n6] = sig[i] = lp_flow_crc(k, sizeof(*k));
+			at6[n6++] = (uint8_t)i;
 		}
-		ks[t][m[t]] = sig[i];
-		at[t][m[t]++] = (uint8_t)i;
 	}
-	for (unsigned int t = 0; t < 2; t++) {
-		if (m[t] == 0)
-			continue;
-		rte_hash_lookup_with_hash_bulk(s->h[t], kp[t], ks[t], m[t], r[t]);
-		for (uint32_t j = 0; j < m[t]; j++)
-			pos[at[t][j]] = r[t][j] >= 0 ? r[t][j] + (int32_t)s->base[t] : r[t][j];
+	if (n6 == 0) {
+		/* All IPv4, in order; IPv4 positions start at 0. */
+		rte_hash_lookup_with_hash_bulk(s->h[LP_FLOW_T4], kp4, ks4, n4, pos);
+		return;
 	}
+	if (n4 > 0) {
+		rte_hash_lookup_with_hash_bulk(s->h[LP_FLOW_T4], kp4, ks4, n4, r);
+		for (uint32_t j = 0; j < n4; j++)
+			pos[at4[j]] = r[j];
+	}
+	rte_hash_lookup_with_hash_bulk(s->h[LP_FLOW_T6], kp6, ks6, n6, r);
+	for (uint32_t j = 0; j < n6; j++)
+		pos[at6[j]] = r[j] >= 0 ? r[j] + (int32_t)s->base[LP_FLOW_T6] : r[j];
 }
 
 /** Position of one key or negative. Safe from other workers (lock-free readers). */
@@ -296,6 +311,56 @@ static inline bool
 lp_flow_expired(const struct lp_flow_shard *s, const struct lp_flow *f, uint64_t now)
 {
 	return now - f->last_seen > s->timeout[f->state];
+}
+
+/* ---- the connection state machine (client side) ----
+ *
+ *   (none) ──SYN──► SYN ──ACK──► EST
+ *                    │            │
+ *                    └─FIN/RST────┴──► FIN ──SYN (or any state expired, SYN)──► new connection
+ *   (none) ──UDP──► UDP
+ *
+ * A packet of the client's side only: the backend's answers (NAT replies)
+ * reach limpet on any worker and change no state. Each state has its own
+ * timeout (lp_flow_set_timeouts()).
+ */
+
+/** May a packet with these flags create a flow? TCP: only the client's first SYN (no ACK). UDP: any. */
+static inline bool
+lp_flow_opens(uint8_t proto, uint8_t tcp_flags)
+{
+	return proto != IPPROTO_TCP || (tcp_flags & (LP_TCP_SYN | LP_TCP_ACK)) == LP_TCP_SYN;
+}
+
+/** The state of a flow its first packet just created. */
+static inline uint8_t
+lp_flow_first_state(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? LP_FLOW_SYN : LP_FLOW_UDP;
+}
+
+/**
+ * Does a TCP packet with @p tcp_flags start a new connection over flow
+ * @p f, whose 5-tuple it reuses? Yes for a SYN when the flow is closed
+ * (FIN/RST seen) or has outlived its timeout at @p now: the new connection
+ * is placed afresh, like any other.
+ */
+static inline bool
+lp_flow_tcp_reopens(const struct lp_flow_shard *s, const struct lp_flow *f, uint8_t tcp_flags, uint64_t now)
+{
+	return (tcp_flags & (LP_TCP_SYN | LP_TCP_ACK)) == LP_TCP_SYN &&
+	       (f->state == LP_FLOW_FIN || lp_flow_expired(s, f, now));
+}
+
+/** The state of a TCP flow in @p state after a client packet with @p tcp_flags. */
+static inline uint8_t
+lp_flow_tcp_next(uint8_t state, uint8_t tcp_flags)
+{
+	if (tcp_flags & (LP_TCP_FIN | LP_TCP_RST))
+		return LP_FLOW_FIN;
+	if (state == LP_FLOW_SYN && (tcp_flags & (LP_TCP_SYN | LP_TCP_ACK)) == LP_TCP_ACK)
+		return LP_FLOW_EST;
+	return state;
 }
 
 /**
