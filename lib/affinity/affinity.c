@@ -48,7 +48,7 @@ lp_aff_create(const char *name, uint32_t capacity, int socket, struct rte_rcu_qs
 		.entries = capacity < 64 ? 64 : capacity,
 		.key_len = sizeof(struct lp_aff_key),
 		.hash_func = rte_hash_crc,
-		.hash_func_init_val = 0x61666631,
+		.hash_func_init_val = LP_AFF_HASH_INIT,
 		.socket_id = socket,
 		/* Lock-free readers; several writers (every worker may see a new
 		 * client). Freeing positions is ours (no_free_on_del is implied
@@ -98,25 +98,6 @@ lp_aff_free(struct lp_aff_table *t)
 	free(t->dead);
 	rte_free(t);
 	rte_errno = err;
-}
-
-void
-lp_aff_key_make(struct lp_aff_key *k, uint16_t svc_id, uint8_t family, const uint8_t *addr,
-		unsigned int prefix)
-{
-	unsigned int bytes = family == 4 ? 4 : 16;
-
-	memset(k, 0, sizeof(*k));
-	k->svc_id = svc_id;
-	k->family = family;
-	for (unsigned int i = 0; i < bytes; i++) {
-		unsigned int lo = i * 8;
-
-		if (prefix >= lo + 8)
-			k->addr[i] = addr[i];
-		else if (prefix > lo)
-			k->addr[i] = addr[i] & (uint8_t)(0xff00u >> (prefix - lo));
-	}
 }
 
 int32_t

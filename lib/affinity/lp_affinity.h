@@ -27,7 +27,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_byteorder.h>
 #include <rte_hash.h>
+#include <rte_hash_crc.h>
 
 #include "lp_pkt.h"
 
@@ -74,6 +76,7 @@ struct lp_aff_entry {
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct lp_aff_entry) == 64, "one cache line per binding");
+_Static_assert(sizeof(struct lp_aff_key) == 24, "three words: lp_aff_key_make(), lp_aff_sig()");
 
 static inline uint32_t
 lp_aff_serial(uint64_t t)
@@ -126,9 +129,36 @@ struct lp_aff_table *lp_aff_create(const char *name, uint32_t capacity, int sock
 				   struct rte_rcu_qsbr *qsbr);
 void lp_aff_free(struct lp_aff_table *t);
 
-/** Build the key for a client of a service (address masked to @p prefix bits). */
-void lp_aff_key_make(struct lp_aff_key *k, uint16_t svc_id, uint8_t family, const uint8_t *addr,
-		     unsigned int prefix);
+/* The first @p bits bits (0..64) of a 64-bit word as loaded from memory. */
+static inline uint64_t
+lp_aff_mask64(unsigned int bits)
+{
+	return rte_cpu_to_be_64(bits >= 64 ? UINT64_MAX : bits == 0 ? 0 : ~(UINT64_MAX >> bits));
+}
+
+/**
+ * Build the key for a client of a service: @p addr (16 bytes, IPv4 in the
+ * first 4, the rest zero) masked to @p prefix bits. Built in registers and
+ * stored as whole words (the hash reads it 8 bytes at a time right after).
+ */
+static inline void
+lp_aff_key_make(struct lp_aff_key *k, uint16_t svc_id, uint8_t family, const uint8_t *addr,
+		unsigned int prefix)
+{
+	unsigned int max = family == LP_AF_INET ? 32 : 128, bits = prefix < max ? prefix : max;
+	uint64_t w[3];
+
+	memcpy(&w[0], addr, 8);
+	memcpy(&w[1], addr + 8, 8);
+	w[0] &= lp_aff_mask64(bits);
+	w[1] &= lp_aff_mask64(bits > 64 ? bits - 64 : 0);
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	w[2] = (uint64_t)svc_id | (uint64_t)family << 16;	/* svc_id, family, pad: bytes 16..23 */
+#else
+	w[2] = (uint64_t)svc_id << 48 | (uint64_t)family << 40;
+#endif
+	memcpy(k, w, sizeof(w));
+}
 
 /**
  * The hash Maglev places a client by: its masked address alone (not the
@@ -141,10 +171,22 @@ lp_aff_client_hash(const struct lp_aff_key *k)
 	return lp_hash_bytes(k->addr, sizeof(k->addr), 0x636c6e74u ^ k->family);
 }
 
+/** Seed of the table's hash (rte_hash_crc over the key). */
+#define LP_AFF_HASH_INIT 0x61666631u
+
+/**
+ * Signature of a key: what the table's own hash function (rte_hash_crc,
+ * LP_AFF_HASH_INIT) gives, inline rather than through the hash's function
+ * pointer: three CRC32 instructions.
+ */
 static inline hash_sig_t
 lp_aff_sig(const struct lp_aff_table *t, const struct lp_aff_key *k)
 {
-	return rte_hash_hash(t->h, k);
+	uint64_t w[3];
+
+	(void)t;
+	memcpy(w, k, sizeof(w));
+	return rte_hash_crc_8byte(w[2], rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], LP_AFF_HASH_INIT)));
 }
 
 /** Lock-free lookup: position or negative. */

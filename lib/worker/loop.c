@@ -29,10 +29,10 @@ lp_worker_housekeep(struct lp_worker *w, uint64_t now, uint32_t scan)
 		if (f->state == LP_FLOW_SYN) {
 			/* A handshake that never completed: a passive health signal. */
 			const struct lp_svc *s = lp_svc_get(&w->dp->svcs, f->svc_id);
+			const struct lp_svc_backend *be;
 
-			if (s != NULL && s->gen == f->svc_gen && f->be_id < s->n_ids &&
-			    s->be[f->be_id].gen == f->be_gen)
-				w->stats->be[s->be[f->be_id].gslot].syn_fail++;
+			if (s != NULL && s->gen == f->svc_gen && (be = lp_svc_backend(s, f->be_id, f->be_gen)) != NULL)
+				w->stats->be[be->gslot].syn_fail++;
 		}
 	}
 	w->stats->c[LP_WC_flow_expired] += n;

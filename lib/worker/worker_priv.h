@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Worker internals shared by the files of lib/worker: the per-burst
- * context, the small helpers every path uses (inline), and the functions
- * one file calls in another. worker.c holds the hot path, sched.c the
- * placement of new flows and clients, special.c fragments and ICMP
- * errors, loop.c the poll loop and housekeeping.
+ * Worker internals shared by the files of lib/worker.
+ *
+ * Who owns what; calls only go down this list, never up:
+ *   loop.c      the poll loop, housekeeping, requests from the control thread
+ *   pipeline.c  a burst, stage by stage: parse → classify → flow lookup →
+ *               affinity lookup → dispatch; flow hits and new flows
+ *   special.c   what is not unfragmented TCP/UDP: fragments, ICMP errors,
+ *               ARP, ND, echo
+ *   reply.c     NAT replies: which service a backend's packet answers
+ *   sched.c     placing new flows and clients (affinity bindings, the
+ *               scheduler of lib/svc) and giving back what a flow held
+ *   fwd.c       forwarding: rewrite, encapsulation, next hop, transmit
+ *               buffers
+ * The inline helpers below (drop, slow path, transmit buffer) are leaves.
  */
 #ifndef LP_WORKER_PRIV_H
 #define LP_WORKER_PRIV_H
@@ -12,31 +21,52 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "lp_config.h"
 #include "lp_worker.h"
 
 /* Seeds of the deterministic hashes that feed Maglev: every limpet instance
  * uses the same ones, so instances agree on new flows and new clients. */
 #define FLOW_SEED 0x6c696d70u
 
-/* Per-burst context: loaded once, used for every packet of the burst. */
+/* What the burst's stages decided a packet is (pkt_ctx.path). */
+enum pkt_path {
+	PATH_DONE = 0,		/* dropped by the parse stage: nothing left to do */
+	PATH_OTHER,		/* not unfragmented TCP/UDP: special.c */
+	PATH_NOVIP,		/* TCP/UDP to no VIP: limpet itself, a NAT reply, or a drop */
+	PATH_VIP,		/* TCP/UDP to a VIP: the flow table, then placement */
+};
+
+/* pkt_ctx.aff_pos of a packet whose binding was not looked up in bulk. */
+#define AFF_NOT_LOOKED_UP INT32_MIN
+
+/*
+ * What the stages of a burst found out about one packet. Each stage fills
+ * its own fields and reads those of the stages before it:
+ *   parse     mb, m, path (PATH_DONE, PATH_OTHER or PATH_NOVIP)
+ *   classify  svc; path PATH_VIP when the destination is a VIP
+ *   flow      flow_sig, flow_pos (PATH_VIP)
+ *   affinity  aff_key, aff_sig, aff_pos (PATH_VIP without a flow, service
+ *             with affinity; AFF_NOT_LOOKED_UP otherwise)
+ */
+struct pkt_ctx {
+	struct rte_mbuf *mb;
+	uint8_t path;			/* enum pkt_path */
+	struct lp_pkt_meta m;
+	const struct lp_svc *svc;	/* the VIP's service snapshot */
+	hash_sig_t flow_sig;
+	int32_t flow_pos;		/* flow entry position; negative when none */
+	hash_sig_t aff_sig;
+	int32_t aff_pos;		/* binding position; negative when none */
+	struct lp_aff_key aff_key;
+};
+
+/* What one burst shares: loaded once, used for every packet. */
 struct burst {
 	struct lp_worker *w;
 	struct lp_dp *dp;
 	struct lp_stats *st;
-	struct lp_svc_index *ix;
+	const struct lp_svc_index *ix;
 	uint64_t now;
 	uint32_t now_s;
-	hash_sig_t sig;		/* flow-table signature of the packet in hand (unfragmented L4) */
-	/* What pass 1.5 found for the packet in hand when it missed the flow
-	 * table: its VIP's service, and for a service with affinity, its
-	 * client's binding (key, signature, position or negative). */
-	bool vip_known;
-	const struct lp_svc *vip_svc;
-	const struct lp_svc *aff_svc;	/* service the affinity fields are for, or NULL */
-	const struct lp_aff_key *aff_key;
-	hash_sig_t aff_sig;
-	int32_t aff_pos;
 	/* Signatures of the flows this burst created: a later packet that
 	 * missed in the bulk lookup and has one of them looks again. */
 	uint32_t inserted;
@@ -52,7 +82,7 @@ struct pick {
 	uint32_t aff_serial;
 };
 
-void worker_tx_flush_port(struct lp_worker *w, uint16_t port);
+/* ---- leaves: drop, slow path, transmit buffer ---- */
 
 static inline void
 drop(struct burst *b, struct rte_mbuf *mb, enum lp_drop why)
@@ -60,6 +90,8 @@ drop(struct burst *b, struct rte_mbuf *mb, enum lp_drop why)
 	b->st->drop[why]++;
 	rte_pktmbuf_free(mb);
 }
+
+void worker_tx_flush_port(struct lp_worker *w, uint16_t port);
 
 static inline void
 tx_enqueue(struct lp_worker *w, uint16_t port, struct rte_mbuf *mb)
@@ -71,7 +103,7 @@ tx_enqueue(struct lp_worker *w, uint16_t port, struct rte_mbuf *mb)
 		worker_tx_flush_port(w, port);
 }
 
-/* Hand a packet to the control thread, saying why in the mbuf's hash.usr
+/* Hand a packet to the control thread, saying why in the mbuf's hash.fdir
  * (the RSS hash is of no use to it). */
 static inline void
 to_slowpath_why(struct burst *b, struct rte_mbuf *mb, uint32_t why, uint32_t arg)
@@ -91,51 +123,36 @@ to_slowpath(struct burst *b, struct rte_mbuf *mb)
 	to_slowpath_why(b, mb, LP_SLOW_LOCAL, 0);
 }
 
-/* ---- load accounting (bounded load, least_conn) ---- */
+/* ---- fwd.c: forwarding ---- */
 
-static inline void
-load_inc(struct lp_svc_load *l, uint16_t id)
-{
-	atomic_fetch_add_explicit(&l->active[id], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&l->total, 1, memory_order_relaxed);
-}
+/* Rewrite a client's packet for backend @id of @s (by its mode) and queue it. */
+void fwd_to_backend(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const struct lp_svc *s,
+		    uint16_t id);
+/* An ICMP error about a flow of NAT service @s, to its backend @id (lp_pkt_icmp_error_dnat()). */
+void fwd_icmp_error(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const struct lp_svc *s,
+		    uint16_t id);
+/* A NAT backend's reply: source back to @s's VIP:port, then to the client. */
+void fwd_reply(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const struct lp_svc *s);
 
-/* Never below zero: the control thread zeroes the count of a removed
- * backend, and a late decrement for it must not wrap. */
-static inline void
-load_dec(struct lp_svc_load *l, uint16_t id)
-{
-	uint32_t v = atomic_load_explicit(&l->active[id], memory_order_relaxed);
+/* ---- sched.c: placement ---- */
 
-	while (v > 0)
-		if (atomic_compare_exchange_weak_explicit(&l->active[id], &v, v - 1, memory_order_relaxed,
-							  memory_order_relaxed)) {
-			atomic_fetch_sub_explicit(&l->total, 1, memory_order_relaxed);
-			return;
-		}
-}
+/*
+ * A backend of @s for a packet without a usable flow entry. @key: the
+ * flow key to hash (L3-only for fragments); its source is the client.
+ * @c: the packet's context when its binding may have been looked up in
+ * bulk (NULL otherwise). @create: a flow entry will hold the choice.
+ */
+bool sched_place(struct burst *b, struct pkt_ctx *c, const struct lp_svc *s, const struct lp_flow_key *key,
+		 bool create, struct pick *p);
 
-/* Is (id, gen) still the backend the snapshot has under that id? Load
- * counted for it may be given back; a removed backend's was discarded. */
-static inline bool
-same_backend(const struct lp_svc *s, uint16_t id, uint16_t gen)
-{
-	return id < s->n_ids && s->be[id].gen == gen && s->be[id].state != LP_BE_ABSENT;
-}
+/* ---- reply.c: NAT replies ---- */
 
-/* sched.c: a backend for a packet without a usable flow entry. @key: the
- * flow key to hash (L3-only for fragments). @create: a flow entry will
- * hold it. */
-bool worker_pick_backend(struct burst *b, const struct lp_svc *s, const struct lp_pkt_meta *m,
-			 const struct lp_flow_key *key, bool create, struct pick *p);
+/* A reply from a NAT backend; @v: the classification index's value for its source. */
+void reply_handle(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, uint32_t v);
 
-/* worker.c: rewrite a client's packet for backend @id of @s and queue it. */
-void worker_to_backend(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, const struct lp_svc *s,
-		       uint16_t id);
-/* worker.c: a reply from a NAT backend (@v: the index's value for it). */
-void worker_handle_reply(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, uint32_t v);
+/* ---- special.c ---- */
 
-/* special.c: everything that is not unfragmented TCP/UDP. */
-void worker_handle_other(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m);
+/* Everything that is not unfragmented TCP/UDP. */
+void special_handle(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m);
 
 #endif /* LP_WORKER_PRIV_H */
