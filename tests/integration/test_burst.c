@@ -2,8 +2,14 @@
 /*
  * Packets of one connection in one burst, driven through lp_worker_rx()
  * directly (workers not started): a SYN and the ACK after it find the
- * flow the SYN created; two new connections of one new client share the
+ * flow the SYN created; new connections of one new client share the
  * binding the first one created.
+ *
+ * Both services schedule by least connections, so a packet that did not
+ * find its flow or binding would go elsewhere: the first connection's
+ * count makes its backend the busier one, and the next choice the other.
+ * (With Maglev the same 5-tuple or client lands on the same backend with
+ * or without state, and nothing here could fail.)
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -25,9 +31,10 @@ static const char config_yaml[] =
 	"  - { address: 10.1.0.11, mac: \"02:00:00:00:01:0b\", port: lan }\n"
 	"  - { address: 10.1.0.12, mac: \"02:00:00:00:01:0c\", port: lan }\n"
 	"services:\n"
-	"  - { name: web, vip: 10.0.0.100, port: 80, backends: [\n"
+	"  - { name: web, vip: 10.0.0.100, port: 80, scheduler: least_conn, backends: [\n"
 	"      { address: 10.1.0.11, port: 8080 }, { address: 10.1.0.12, port: 8080 } ] }\n"
-	"  - { name: sticky, vip: 10.0.0.101, port: 80, sessionAffinity: ClientIP, backends: [\n"
+	"  - { name: sticky, vip: 10.0.0.101, port: 80, sessionAffinity: ClientIP, scheduler: least_conn,\n"
+	"      backends: [\n"
 	"      { address: 10.1.0.11, port: 8080 }, { address: 10.1.0.12, port: 8080 } ] }\n";
 
 static struct itest_port wan, lan;
@@ -115,6 +122,7 @@ test_syn_and_ack_in_one_burst(void)
 
 	lp_worker_rx(w0, 0, burst, 2, rte_rdtsc());
 	CU_ASSERT_FATAL(sent(be, 2) == 2);
+	/* Without its flow, the ACK would go to the backend with fewer flows. */
 	CU_ASSERT(be[0] == be[1]);
 	/* The ACK found the SYN's flow: one hit, nothing stateless, established. */
 	CU_ASSERT(st->c[LP_WC_flow_hit] == hit + 1);
@@ -123,8 +131,10 @@ test_syn_and_ack_in_one_burst(void)
 }
 
 static void
-test_one_new_client_twice_in_one_burst(void)
+test_one_new_client_four_times_in_one_burst(void)
 {
+	const struct lp_stats *st = lp_ctl_worker_stats(ctl, 0);
+	uint64_t hits = st->c[LP_WC_aff_hit];
 	struct rte_mbuf *burst[4];
 	struct lp_service_view v;
 	uint8_t be[4];
@@ -133,9 +143,12 @@ test_one_new_client_twice_in_one_burst(void)
 		burst[i] = mbuf_of("172.16.0.2", (uint16_t)(2000 + i), "10.0.0.101", LP_TCP_SYN);
 	lp_worker_rx(w0, 0, burst, 4, rte_rdtsc());
 	CU_ASSERT_FATAL(sent(be, 4) == 4);
+	/* Without the binding, least_conn would alternate the backends. */
 	CU_ASSERT(be[0] == be[1] && be[1] == be[2] && be[2] == be[3]);
+	/* One binding created, found by the three connections after it. */
 	CU_ASSERT(lp_ctl_service_view_by_name(ctl, "sticky", &v) == 0);
 	CU_ASSERT(v.aff[LP_AFF_NEW] == 1);
+	CU_ASSERT(st->c[LP_WC_aff_hit] == hits + 3);
 }
 
 int
@@ -143,7 +156,7 @@ main(int argc, char **argv)
 {
 	static const struct lp_test_case cases[] = {
 		{ "SYN and ACK in one burst", test_syn_and_ack_in_one_burst },
-		{ "one new client twice in one burst", test_one_new_client_twice_in_one_burst },
+		{ "one new client four times in one burst", test_one_new_client_four_times_in_one_burst },
 		{ NULL, NULL },
 	};
 	static const struct lp_test_suite suites[] = {

@@ -20,6 +20,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 
 #include "itest.h"
 #include "lp_test.h"
@@ -188,8 +189,18 @@ wait_workers_idle(void)
 			rte_delay_us_sleep(200);
 	}
 	CU_ASSERT_FATAL(idle);
-	/* The burst that emptied a ring may still be on its way out. */
-	rte_delay_us_sleep(20000);
+	/* The burst that emptied a ring may still be on its way out: it is
+	 * done once its worker has finished the loop pass after it (passes
+	 * counts finished passes; the one under way when the rings were seen
+	 * empty ends at +1 at the latest). */
+	for (uint32_t w = 0; w < dp->n_workers; w++) {
+		const uint64_t *p = &dp->worker[w]->passes;
+		uint64_t seen = __atomic_load_n(p, __ATOMIC_ACQUIRE);
+
+		while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < seen + 2 && rte_get_tsc_cycles() < end)
+			rte_pause();
+		CU_ASSERT_FATAL(__atomic_load_n(p, __ATOMIC_ACQUIRE) >= seen + 2);
+	}
 }
 
 /* ---- one case per drop reason ---- */

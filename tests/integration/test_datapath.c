@@ -8,6 +8,7 @@
  * flows survive unrelated backend changes; removing a backend moves only
  * its own clients; bindings expire.
  */
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ static const char config_yaml[] =
 	"    port: 80\n"
 	"    forwarding: nat\n"
 	"    sessionAffinity: ClientIP\n"
+	"    boundedLoad: 1.25\n"
 	"    backends:\n"
 	"      - { address: 10.1.0.11, port: 8080 }\n"
 	"      - { address: 10.1.0.12, port: 8080 }\n"
@@ -84,7 +86,9 @@ static const char config_yaml[] =
 	"      backends: [ { address: \"fd00:1::11\", port: 8080 } ] }\n"
 	"  - { name: routed, vip: 10.0.0.105, port: 80, backends: [ { address: 10.50.0.5, port: 8080 } ] }\n"
 	"  - { name: tun6, vip: \"fd00::103\", port: 80, forwarding: tunnel, tunnelSource: \"fd00:7c::/64\",\n"
-	"      backends: [ { address: \"fd00:1::11\", port: 80 } ] }\n";
+	"      backends: [ { address: \"fd00:1::11\", port: 80 } ] }\n"
+	"  - { name: grow, vip: 10.0.0.106, port: 80, sessionAffinity: ClientIP,\n"
+	"      backends: [ { address: 10.1.0.11, port: 8082 }, { address: 10.1.0.12, port: 8082 } ] }\n";
 
 static struct itest_port wan, lan;
 static struct lp_ctl *ctl;
@@ -148,12 +152,21 @@ send_syns(const char *vip, unsigned int clients, unsigned int conns, uint16_t sp
 		}
 }
 
+/*
+ * Service sticky has bounded load on: a client's later connections would
+ * land wherever the load allows at that moment (or, without the binding,
+ * wherever Maglev puts their 5-tuple), so one backend per client holds
+ * only through the binding. The binding counters say it too: one new
+ * binding per client, a hit for every later connection.
+ */
 static void
 test_affinity_pins_client_on_every_worker(void)
 {
 	unsigned int total = N_CLIENTS * N_CONNS, got, per[N_BACKENDS] = { 0 };
 	const struct lp_stats *w0 = lp_ctl_worker_stats(ctl, 0), *w1 = lp_ctl_worker_stats(ctl, 1);
 	uint64_t rx0 = w0->c[LP_WC_rx_pkts], rx1 = w1->c[LP_WC_rx_pkts];
+	uint64_t hit0 = w0->c[LP_WC_aff_hit] + w1->c[LP_WC_aff_hit];
+	struct lp_service_view v;
 
 	for (unsigned int i = 0; i < N_CLIENTS; i++)
 		sticky_of[i] = -1;
@@ -183,8 +196,97 @@ test_affinity_pins_client_on_every_worker(void)
 	for (unsigned int b = 0; b < N_BACKENDS; b++) {
 		printf(" %u", per[b]);
 		CU_ASSERT(per[b] >= N_CLIENTS / N_BACKENDS * 85 / 100 && per[b] <= N_CLIENTS / N_BACKENDS * 115 / 100);
+		/* bounded load: at most ceil(1.25 * mean) bindings each */
+		CU_ASSERT(per[b] <= (N_CLIENTS * 5 + 4 * N_BACKENDS - 1) / (4 * N_BACKENDS));
 	}
-	printf("\n");
+	CU_ASSERT_FATAL(lp_ctl_service_view_by_name(ctl, "sticky", &v) == 0);
+	printf("\n    bindings: %" PRIu64 " new, %" PRIu64 " spilled, %" PRIu64 " hits\n", v.aff[LP_AFF_NEW],
+	       v.aff[LP_AFF_SPILLED], w0->c[LP_WC_aff_hit] + w1->c[LP_WC_aff_hit] - hit0);
+	CU_ASSERT(v.aff[LP_AFF_NEW] == N_CLIENTS);
+	CU_ASSERT(v.aff[LP_AFF_SPILLED] > 0);
+	CU_ASSERT(w0->c[LP_WC_aff_hit] + w1->c[LP_WC_aff_hit] - hit0 == N_CLIENTS * (N_CONNS - 1));
+}
+
+/* The backend Maglev now chooses for a new client at @client of service @vip. */
+static unsigned int
+maglev_choice(const char *vip, const char *client)
+{
+	struct lp_dp *dp = lp_ctl_dp(ctl);
+	const struct lp_svc_index *ix = lp_svc_index_get(&dp->svcs);
+	const struct lp_svc *s;
+	struct lp_aff_key k;
+	struct lp_ip v, c;
+	uint32_t id;
+
+	lp_ip_parse(vip, &v);
+	lp_ip_parse(client, &c);
+	id = lp_idx_lookup(ix, LP_IDX_VIP, v.a, htons(80), IPPROTO_TCP);
+	CU_ASSERT_FATAL(id != LP_IDX_NONE);
+	s = lp_svc_get(&dp->svcs, id);
+	CU_ASSERT_FATAL(s != NULL);
+	lp_aff_key_make(&k, s->id, c.family, c.a, s->prefix_v4);
+	return s->be[s->mg_id[lp_maglev_lookup(s->mg, lp_aff_client_hash(&k))]].addr[3];
+}
+
+/* First connections of @n clients (net 17) to service grow; their backends' last byte in @be. */
+static void
+grow_connections(unsigned int first, unsigned int n, uint16_t sport, uint8_t *be)
+{
+	uint8_t f[256];
+	char ip[32];
+
+	for (unsigned int i = first; i < first + n; i++) {
+		int len;
+
+		itest_client_ip(ip, sizeof(ip), 17, i);
+		len = itest_frame(f, sizeof(f), NULL, ip, sport, "10.0.0.106", 80, IPPROTO_TCP, LP_TCP_SYN);
+		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	}
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, n, 10000, out, lens) == n);
+	for (unsigned int k = 0; k < n; k++) {
+		struct lp_pkt_meta m;
+
+		CU_ASSERT_FATAL(lp_pkt_parse(out[k], lens[k], &m) == LP_DROP_NONE);
+		be[itest_client_index(m.key.src) - first] = m.key.dst[3];
+	}
+}
+
+/*
+ * Scale-out keeps sessions: clients bound before a backend was added keep
+ * their backend, also those for whom Maglev now chooses the new one (new
+ * clients do get it, at once).
+ */
+static void
+test_affinity_survives_backend_add(void)
+{
+	enum { N = 300 };
+	static uint8_t first[N], second[N], fresh[N];
+	struct lp_cfg_backend nb = { .port = 8082, .weight = 1 };
+	struct lp_diag d = { 0 };
+	unsigned int would_move = 0, to_new = 0;
+	char ip[32];
+
+	grow_connections(0, N, 41000, first);
+	lp_ip_parse("10.1.0.13", &nb.addr);
+	CU_ASSERT_FATAL(lp_ctl_backend_add(ctl, "grow", &nb, &d) == 0);
+	lp_diag_clear(&d);
+	grow_connections(0, N, 41001, second);
+	for (unsigned int i = 0; i < N; i++) {
+		itest_client_ip(ip, sizeof(ip), 17, i);
+		if (maglev_choice("10.0.0.106", ip) == 13) {
+			would_move++;
+			CU_ASSERT(second[i] == first[i]);
+		}
+		CU_ASSERT(second[i] == first[i] && second[i] != 13);
+	}
+	/* New clients reach the new backend by Maglev's share. */
+	grow_connections(N, N, 41000, fresh);
+	for (unsigned int i = 0; i < N; i++)
+		to_new += fresh[i] == 13;
+	printf("\n    %u of %u bound clients would now be placed on the new backend; %u of %u new clients are\n",
+	       would_move, N, to_new, N);
+	CU_ASSERT(would_move >= N / 5);
+	CU_ASSERT(to_new >= N / 5);
 }
 
 static void
@@ -540,6 +642,7 @@ main(int argc, char **argv)
 		{ "removed backend moves only its clients", test_removed_backend_moves_only_its_clients },
 		{ "affinity expires after its timeout", test_affinity_expires_after_timeout },
 		{ "IPv6 NAT, reply and tunnel", test_ipv6_nat_reply_and_tunnel },
+		{ "affinity survives a backend add", test_affinity_survives_backend_add },
 		{ "backend behind a static route", test_backend_behind_a_static_route },
 		{ NULL, NULL },
 	};
