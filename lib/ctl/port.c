@@ -56,7 +56,8 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
 	}
 	/* Where the device checks IPv4 header checksums, workers drop what it
-	 * flags bad (LP_DROP_BAD_CKSUM); limpet never verifies them itself. */
+	 * flags bad (LP_DROP_BAD_CKSUM); where it gives no verdict, they verify
+	 * the header in software (RFC 1812 5.2.2). */
 	conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
 	/* Without RSS (ring, pcap, af_packet) the device decides which queue a
 	 * packet arrives on; limpet still polls every queue it got. */

@@ -17,7 +17,7 @@
 	X(BAD_VERSION,    "bad_version",    "IP version field disagrees with the ethertype") \
 	X(BAD_IHL,        "bad_ihl",        "IPv4 header length below 20 bytes") \
 	X(BAD_LEN,        "bad_len",        "IP length field below the header or beyond the frame") \
-	X(BAD_CKSUM,      "bad_cksum",      "IPv4 header checksum reported bad by the NIC") \
+	X(BAD_CKSUM,      "bad_cksum",      "IPv4 header checksum wrong (the NIC's verdict, else checked in software)") \
 	X(BAD_SRC_ADDR,   "bad_src_addr",   "source address is multicast, broadcast, loopback or unspecified") \
 	X(BAD_FRAG,       "bad_frag",       "IP fragment with impossible offset or length") \
 	X(BAD_EXT_HDR,    "bad_ext_hdr",    "IPv6 extension header chain too long or malformed") \

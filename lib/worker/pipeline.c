@@ -20,14 +20,27 @@
 
 /* ---- stage 1: parse ---- */
 
+/*
+ * Parse one packet. RFC 1812 5.2.2: the IPv4 header checksum is verified,
+ * by the NIC where it gives a verdict (RX offload, enabled where the device
+ * has it: GOOD, or NONE, "header integrity verified", pass; BAD drops),
+ * else here in software: net_pcap, net_af_packet, net_tap, net_memif and
+ * many NICs report UNKNOWN.
+ */
 static inline enum lp_drop
 parse_one(struct rte_mbuf *mb, struct lp_pkt_meta *m)
 {
-	/* The NIC's verdict on the IPv4 header checksum, where it gives one:
-	 * a flag test on a cache line already loaded. */
-	if (unlikely((mb->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD))
+	const uint8_t *frame = rte_pktmbuf_mtod(mb, const uint8_t *);
+	uint64_t verdict = mb->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	enum lp_drop why;
+
+	if (unlikely(verdict == RTE_MBUF_F_RX_IP_CKSUM_BAD))
 		return LP_DROP_BAD_CKSUM;
-	return lp_pkt_parse(rte_pktmbuf_mtod(mb, const uint8_t *), mb->data_len, m);
+	why = lp_pkt_parse(frame, mb->data_len, m);
+	if (verdict == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && likely(why == LP_DROP_NONE) &&
+	    m->key.family == LP_AF_INET && m->cls != LP_PKT_ARP && unlikely(!lp_ipv4_cksum_ok(frame + m->l3_off)))
+		return LP_DROP_BAD_CKSUM;
+	return why;
 }
 
 /* Parse every packet; malformed ones are dropped (PATH_DONE), unfragmented

@@ -268,6 +268,15 @@ craft_bad_ext_hdr(enum lp_drop r)
 	inject(&wan, f, len);
 }
 
+/* The IPv4 header checksum of an untagged frame after a field was changed. */
+static void
+fix_ip_cksum(uint8_t *f)
+{
+	uint16_t ck = lp_ipv4_cksum(f + 14);
+
+	memcpy(f + 14 + 10, &ck, 2);
+}
+
 static void
 craft_bad_cksum(enum lp_drop r)
 {
@@ -277,6 +286,18 @@ craft_bad_cksum(enum lp_drop r)
 	(void)r;
 	/* The frame is fine; the NIC says its IPv4 checksum is not. */
 	inject_mbuf(&wan, f, len, RTE_PKTMBUF_HEADROOM, RTE_MBUF_F_RX_IP_CKSUM_BAD);
+}
+
+static void
+craft_bad_cksum_sw(enum lp_drop r)
+{
+	uint8_t f[2048];
+	int len = tcp(f, "172.16.200.2", 1001, "10.0.0.100", 80, LP_TCP_SYN);
+
+	(void)r;
+	/* One bit of the ID flipped; the device (a ring) gives no verdict. */
+	f[14 + 5] ^= 0x10;
+	inject(&wan, f, len);
 }
 
 static void
@@ -311,6 +332,7 @@ craft_ttl(enum lp_drop r)
 
 	(void)r;
 	f[14 + 8] = 1;	/* would reach 0 on the way to the backend */
+	fix_ip_cksum(f);
 	inject(&wan, f, len);
 }
 
@@ -356,6 +378,7 @@ craft_frag_ambiguous(enum lp_drop r)
 	/* A later fragment has no ports, and 10.0.0.105 serves 80 and 443. */
 	f[14 + 6] = 0x00;
 	f[14 + 7] = 0x10;
+	fix_ip_cksum(f);
 	inject(&wan, f, len);
 }
 
@@ -487,6 +510,7 @@ static const struct drop_case drop_cases[] = {
 	{ LP_DROP_BAD_IHL, "IHL 4 (16 bytes)", craft_parse, 2000 },
 	{ LP_DROP_BAD_LEN, "IPv4 total length 1500 in a 97-byte frame", craft_parse, 2000 },
 	{ LP_DROP_BAD_CKSUM, "mbuf flagged RTE_MBUF_F_RX_IP_CKSUM_BAD by the device", craft_bad_cksum, 2000 },
+	{ LP_DROP_BAD_CKSUM, "IPv4 header checksum wrong, no verdict from the device", craft_bad_cksum_sw, 2000 },
 	{ LP_DROP_BAD_SRC_ADDR, "source 127.0.0.1", craft_parse, 2000 },
 	{ LP_DROP_BAD_FRAG, "fragment offset 65528", craft_parse, 2000 },
 	{ LP_DROP_BAD_EXT_HDR, "IPv6 type 0 routing header with segments left", craft_bad_ext_hdr, 2000 },

@@ -78,6 +78,62 @@ ref_cksum_skip(const uint8_t *p, size_t len, size_t ck_off)
 	return (uint16_t)~ref_fold(acc);
 }
 
+/* RFC 1812 5.2.2 verification: which headers lp_ipv4_cksum_ok() accepts. */
+static void
+test_ipv4_cksum_ok(void)
+{
+	static const struct {
+		const char *desc;
+		uint8_t opt_len, vlans;
+		int flip;		/* header byte to change, -1: none */
+		uint8_t mask;		/* bits flipped there */
+		bool ok;
+	} cases[] = {
+		{ "a good header", 0, 0, -1, 0, true },
+		{ "a good header with 4 bytes of options", 4, 0, -1, 0, true },
+		{ "a good header with 40 bytes of options", 40, 0, -1, 0, true },
+		{ "a good header behind a VLAN tag", 0, 1, -1, 0, true },
+		{ "TOS bit", 0, 0, 1, 0x04, false },
+		{ "total length bit", 0, 0, 3, 0x01, false },
+		{ "ID bit", 0, 0, 4, 0x80, false },
+		{ "DF bit", 0, 0, 6, 0x40, false },
+		{ "TTL bit", 0, 0, 8, 0x01, false },
+		{ "protocol bit", 0, 0, 9, 0x20, false },
+		{ "checksum bit", 0, 0, 10, 0x08, false },
+		{ "checksum low byte", 0, 0, 11, 0xff, false },
+		{ "source address bit", 0, 0, 12, 0x01, false },
+		{ "source address low bit", 0, 0, 15, 0x01, false },
+		{ "destination address bit", 0, 0, 19, 0x80, false },
+		{ "an option byte", 8, 0, 25, 0x10, false },
+		{ "the last option byte", 40, 0, 59, 0x01, false },
+		{ "a bit past the header (not covered)", 0, 0, 20, 0x01, true },
+	};
+	static uint8_t f[FRAME_MAX];
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct craft c = { TCP4, .opt_len = cases[i].opt_len, .vlans = cases[i].vlans, .tci = 5,
+				   .ttl = 9, .ip_id = 0x1234, .frag = 0x4000, .payload = 30 };
+		struct crafted x;
+
+		craft(&c, f, &x);
+		if (cases[i].flip >= 0)
+			f[x.l3_off + cases[i].flip] ^= cases[i].mask;
+		CASE_ASSERT(cases[i].desc, lp_ipv4_cksum_ok(f + x.l3_off) == cases[i].ok);
+	}
+	/* Random headers of every length against the reference, right and wrong. */
+	rng_state = 19;
+	for (int i = 0; i < 20000; i++) {
+		uint8_t ip[60];
+		unsigned int hl = 4 * (5 + rnd_below(11));
+
+		rnd_bytes(ip, sizeof(ip));
+		ip[0] = (uint8_t)(0x40 | hl / 4);
+		if (i % 2)
+			wr16(ip + 10, ref_ipv4_cksum(ip));
+		CU_ASSERT(lp_ipv4_cksum_ok(ip) == (rd16(ip + 10) == ref_ipv4_cksum(ip)));
+	}
+}
+
 static void
 test_csum_replace(void)
 {
@@ -873,6 +929,7 @@ main(void)
 	static const struct lp_test_case csum_cases[] = {
 		{ "lp_csum_partial against the reference", test_csum_partial },
 		{ "lp_ipv4_cksum known vector", test_ipv4_cksum_vector },
+		{ "lp_ipv4_cksum_ok: right and wrong headers", test_ipv4_cksum_ok },
 		{ "lp_csum_replace against full recomputation", test_csum_replace },
 		{ "lp_csum_replace corner cases", test_csum_replace_corners },
 		{ "full IPv4 and L4 checksums", test_full_cksums },
