@@ -18,6 +18,12 @@
 
 #include "worker_priv.h"
 
+/* Which packets of the burst a stage hands the next one (indices into ctx[]). */
+struct pkt_list {
+	uint16_t n;
+	uint8_t at[LP_BURST];
+};
+
 /* ---- stage 1: parse ---- */
 
 /*
@@ -99,11 +105,12 @@ dport_proto(const struct lp_flow_key *k)
  * lookup (flows exist only for VIPs).
  */
 static void
-stage_classify(struct burst *b, struct pkt_ctx *ctx, uint16_t n)
+stage_classify(struct burst *b, struct pkt_ctx *ctx, uint16_t n, struct pkt_list *vip)
 {
 	const struct lp_svc *svc = NULL;
 	uint64_t last0 = 0, last1 = 0, last_pp = UINT64_MAX;	/* dport_proto() never is */
 
+	vip->n = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct pkt_ctx *c = &ctx[i];
 		const struct lp_flow_key *k = &c->m.key;
@@ -126,6 +133,7 @@ stage_classify(struct burst *b, struct pkt_ctx *ctx, uint16_t n)
 			c->path = PATH_VIP;
 			c->svc = svc;
 			c->aff_pos = AFF_NOT_LOOKED_UP;
+			vip->at[vip->n++] = (uint8_t)i;
 		}
 	}
 }
@@ -133,76 +141,68 @@ stage_classify(struct burst *b, struct pkt_ctx *ctx, uint16_t n)
 /* ---- stage 3: flow lookup ---- */
 
 /*
- * One bulk lookup of the flows of every packet to a VIP, then a prefetch
- * of every entry found: dispatch reads and writes them, and the entries of
- * a large table are never cached. Returns how many packets missed for a
- * service with affinity (they go through the affinity stage).
+ * One bulk lookup of the flows of the packets to a VIP (@vip), then a
+ * prefetch of every entry found: dispatch reads and writes them, and the
+ * entries of a large table are never cached. Packets that missed, of
+ * services with affinity, go on to the affinity stage (@miss).
  */
-static uint32_t
-stage_flow_lookup(struct burst *b, struct pkt_ctx *ctx, uint16_t n)
+static void
+stage_flow_lookup(struct burst *b, struct pkt_ctx *ctx, const struct pkt_list *vip, struct pkt_list *miss)
 {
 	const struct lp_flow_shard *sh = b->w->flows;
 	const void *keys[LP_BURST];
 	hash_sig_t sig[LP_BURST];
 	int32_t pos[LP_BURST];
-	uint8_t at[LP_BURST];
-	uint32_t nk = 0, aff = 0;
 
-	for (uint16_t i = 0; i < n; i++)
-		if (ctx[i].path == PATH_VIP) {
-			keys[nk] = &ctx[i].m.key;
-			at[nk++] = (uint8_t)i;
-		}
-	if (nk == 0)
-		return 0;
-	lp_flow_lookup_bulk(sh, keys, nk, sig, pos);
-	for (uint32_t k = 0; k < nk; k++) {
-		struct pkt_ctx *c = &ctx[at[k]];
+	miss->n = 0;
+	if (vip->n == 0)
+		return;
+	for (uint16_t k = 0; k < vip->n; k++)
+		keys[k] = &ctx[vip->at[k]].m.key;
+	lp_flow_lookup_bulk(sh, keys, vip->n, sig, pos);
+	for (uint16_t k = 0; k < vip->n; k++) {
+		struct pkt_ctx *c = &ctx[vip->at[k]];
 
 		c->flow_sig = sig[k];
 		c->flow_pos = pos[k];
 		if (pos[k] >= 0)
 			rte_prefetch0(&sh->e[pos[k]]);
-		else
-			aff += c->svc->affinity;
+		else if (c->svc->affinity)
+			miss->at[miss->n++] = vip->at[k];
 	}
-	return aff;
 }
 
 /* ---- stage 4: affinity lookup ---- */
 
 /*
- * The bindings of the clients of packets without a flow, for services
- * with affinity, in one bulk lookup: a burst of new connections waits for
- * the affinity table once, not once per packet.
+ * The bindings of the clients of packets without a flow (@miss: services
+ * with affinity), in one bulk lookup: a burst of new connections waits
+ * for the affinity table once, not once per packet.
  */
 static void
-stage_aff_lookup(struct burst *b, struct pkt_ctx *ctx, uint16_t n)
+stage_aff_lookup(struct burst *b, struct pkt_ctx *ctx, const struct pkt_list *miss)
 {
 	const struct lp_aff_table *aff = b->dp->aff;
 	const void *keys[LP_BURST];
 	hash_sig_t sig[LP_BURST];
 	int32_t pos[LP_BURST];
-	uint8_t at[LP_BURST];
-	uint32_t na = 0;
 
-	for (uint16_t i = 0; i < n; i++) {
-		struct pkt_ctx *c = &ctx[i];
+	if (miss->n == 0)
+		return;
+	for (uint16_t a = 0; a < miss->n; a++) {
+		struct pkt_ctx *c = &ctx[miss->at[a]];
 		const struct lp_svc *s = c->svc;
 		const struct lp_flow_key *k = &c->m.key;
 
-		if (c->path != PATH_VIP || c->flow_pos >= 0 || !s->affinity)
-			continue;
 		lp_aff_key_make(&c->aff_key, s->id, k->family, k->src,
 				k->family == LP_AF_INET ? s->prefix_v4 : s->prefix_v6);
 		c->aff_sig = lp_aff_sig(aff, &c->aff_key);
-		keys[na] = &c->aff_key;
-		sig[na] = c->aff_sig;
-		at[na++] = (uint8_t)i;
+		keys[a] = &c->aff_key;
+		sig[a] = c->aff_sig;
 	}
-	lp_aff_lookup_bulk(aff, keys, sig, na, pos);
-	for (uint32_t a = 0; a < na; a++) {
-		ctx[at[a]].aff_pos = pos[a];
+	lp_aff_lookup_bulk(aff, keys, sig, miss->n, pos);
+	for (uint16_t a = 0; a < miss->n; a++) {
+		ctx[miss->at[a]].aff_pos = pos[a];
 		if (pos[a] >= 0)
 			rte_prefetch0(&aff->e[pos[a]]);
 	}
@@ -432,6 +432,7 @@ static void
 rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
 	struct pkt_ctx ctx[LP_BURST];
+	struct pkt_list vip, miss;
 	struct burst b;
 
 	/* Field by field: inserted_sig[] is read only below `inserted`. */
@@ -451,9 +452,9 @@ rx_burst(struct lp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 				drop(&b, ctx[i].mb, LP_DROP_NO_SERVICE);
 		return;
 	}
-	stage_classify(&b, ctx, n);
-	if (stage_flow_lookup(&b, ctx, n) > 0)
-		stage_aff_lookup(&b, ctx, n);
+	stage_classify(&b, ctx, n, &vip);
+	stage_flow_lookup(&b, ctx, &vip, &miss);
+	stage_aff_lookup(&b, ctx, &miss);
 	stage_dispatch(&b, ctx, n);
 }
 
