@@ -3,9 +3,10 @@
  * @file
  * The worker: one per lcore, poll mode, run to completion.
  *
- *   rx_burst → prefetch → parse → flow lookup (bulk) → hit: rewrite → tx
- *                                                    → miss: VIP / reply / own address
- *                                                            → affinity → scheduler → insert
+ *   burst → stage_parse → stage_classify → stage_flow_lookup → stage_aff_lookup → stage_dispatch
+ *           (checksum)      (VIP index)      (bulk, prefetch)    (bulk, prefetch)   hit: forward
+ *                                                                                   miss: place, insert
+ *                                                                                   reply, own, special
  *
  * Each worker owns one RX and one TX queue on every port, its flow shard
  * and its counters. It shares, read-only or lock-free, the endpoint array,
