@@ -87,6 +87,8 @@ static const char config_yaml[] =
 	"  - { name: routed, vip: 10.0.0.105, port: 80, backends: [ { address: 10.50.0.5, port: 8080 } ] }\n"
 	"  - { name: tun6, vip: \"fd00::103\", port: 80, forwarding: tunnel, tunnelSource: \"fd00:7c::/64\",\n"
 	"      backends: [ { address: \"fd00:1::11\", port: 80 } ] }\n"
+	"  - { name: reuse, vip: 10.0.0.107, port: 80,\n"
+	"      backends: [ { address: 10.1.0.11, port: 8083 }, { address: 10.1.0.12, port: 8083 } ] }\n"
 	"  - { name: grow, vip: 10.0.0.106, port: 80, sessionAffinity: ClientIP,\n"
 	"      backends: [ { address: 10.1.0.11, port: 8082 }, { address: 10.1.0.12, port: 8082 } ] }\n";
 
@@ -249,6 +251,65 @@ grow_connections(unsigned int first, unsigned int n, uint16_t sport, uint8_t *be
 		CU_ASSERT_FATAL(lp_pkt_parse(out[k], lens[k], &m) == LP_DROP_NONE);
 		be[itest_client_index(m.key.src) - first] = m.key.dst[3];
 	}
+}
+
+/* One packet of each of @n flows (net 18, port @sport) to service reuse; backends' last byte in @be. */
+static void
+reuse_packets(unsigned int n, uint16_t sport, uint8_t flags, uint8_t *be)
+{
+	uint8_t f[256];
+	char ip[32];
+
+	for (unsigned int i = 0; i < n; i++) {
+		int len;
+
+		itest_client_ip(ip, sizeof(ip), 18, i);
+		len = itest_frame(f, sizeof(f), NULL, ip, sport, "10.0.0.107", 80, IPPROTO_TCP, flags);
+		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	}
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, n, 10000, out, lens) == n);
+	for (unsigned int k = 0; k < n; k++) {
+		struct lp_pkt_meta m;
+
+		CU_ASSERT_FATAL(lp_pkt_parse(out[k], lens[k], &m) == LP_DROP_NONE);
+		be[itest_client_index(m.key.src)] = m.key.dst[3];
+	}
+}
+
+/*
+ * A backend id is reused by the next backend added; its generation tells
+ * them apart. The flows of the removed backend are placed afresh (each
+ * counted as re-chosen), never silently carried to the newcomer in its
+ * slot; the other backend's flows stay.
+ */
+static void
+test_removed_backends_flows_do_not_follow_its_id(void)
+{
+	enum { N = 200 };
+	static uint8_t first[N], later[N];
+	struct lp_cfg_backend nb = { .port = 8083, .weight = 1 };
+	const struct lp_stats *w0 = lp_ctl_worker_stats(ctl, 0), *w1 = lp_ctl_worker_stats(ctl, 1);
+	struct lp_diag d = { 0 };
+	unsigned int on12 = 0;
+	uint64_t moved;
+
+	reuse_packets(N, 42000, LP_TCP_SYN, first);
+	moved = w0->c[LP_WC_flow_rechosen] + w1->c[LP_WC_flow_rechosen];
+	lp_ip_parse("10.1.0.12", &nb.addr);
+	CU_ASSERT_FATAL(lp_ctl_backend_del(ctl, "reuse", &nb.addr, 8083, &d) == 0);
+	lp_ip_parse("10.1.0.15", &nb.addr);	/* takes .12's id */
+	CU_ASSERT_FATAL(lp_ctl_backend_add(ctl, "reuse", &nb, &d) == 0);
+	lp_diag_clear(&d);
+	reuse_packets(N, 42000, LP_TCP_ACK, later);
+	for (unsigned int i = 0; i < N; i++) {
+		on12 += first[i] == 12;
+		if (first[i] == 11)
+			CU_ASSERT(later[i] == 11);
+	}
+	moved = w0->c[LP_WC_flow_rechosen] + w1->c[LP_WC_flow_rechosen] - moved;
+	printf("\n    %u flows on the removed backend, %" PRIu64 " re-chosen\n", on12, moved);
+	CU_ASSERT(on12 > N / 4);
+	CU_ASSERT(moved == on12);
 }
 
 /*
@@ -643,6 +704,7 @@ main(int argc, char **argv)
 		{ "affinity expires after its timeout", test_affinity_expires_after_timeout },
 		{ "IPv6 NAT, reply and tunnel", test_ipv6_nat_reply_and_tunnel },
 		{ "affinity survives a backend add", test_affinity_survives_backend_add },
+		{ "a removed backend's flows do not follow its id", test_removed_backends_flows_do_not_follow_its_id },
 		{ "backend behind a static route", test_backend_behind_a_static_route },
 		{ NULL, NULL },
 	};
