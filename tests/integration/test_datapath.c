@@ -89,6 +89,8 @@ static const char config_yaml[] =
 	"      backends: [ { address: \"fd00:1::11\", port: 80 } ] }\n"
 	"  - { name: reuse, vip: 10.0.0.107, port: 80,\n"
 	"      backends: [ { address: 10.1.0.11, port: 8083 }, { address: 10.1.0.12, port: 8083 } ] }\n"
+	"  - { name: again, vip: 10.0.0.108, port: 80,\n"
+	"      backends: [ { address: 10.1.0.11, port: 8084 }, { address: 10.1.0.12, port: 8084 } ] }\n"
 	"  - { name: grow, vip: 10.0.0.106, port: 80, sessionAffinity: ClientIP,\n"
 	"      backends: [ { address: 10.1.0.11, port: 8082 }, { address: 10.1.0.12, port: 8082 } ] }\n";
 
@@ -310,6 +312,57 @@ test_removed_backends_flows_do_not_follow_its_id(void)
 	printf("\n    %u flows on the removed backend, %" PRIu64 " re-chosen\n", on12, moved);
 	CU_ASSERT(on12 > N / 4);
 	CU_ASSERT(moved == on12);
+}
+
+/* One packet with @flags of each of @n flows (net 20) to service again. */
+static void
+again_packets(unsigned int n, uint8_t flags)
+{
+	uint8_t f[256];
+	char ip[32];
+
+	for (unsigned int i = 0; i < n; i++) {
+		int len;
+
+		itest_client_ip(ip, sizeof(ip), 20, i);
+		len = itest_frame(f, sizeof(f), NULL, ip, 43000, "10.0.0.108", 80, IPPROTO_TCP, flags);
+		CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	}
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, n, 10000, NULL, NULL) == n);
+}
+
+/*
+ * A service deleted and created again (the same name, VIP and likely the
+ * same id, a new generation) starts without the old one's flows: their
+ * packets are placed afresh (an ACK then goes out without state), not
+ * taken for flows of the new service.
+ */
+static void
+test_recreated_service_starts_without_old_flows(void)
+{
+	enum { N = 100 };
+	const struct lp_stats *w0 = lp_ctl_worker_stats(ctl, 0), *w1 = lp_ctl_worker_stats(ctl, 1);
+	struct lp_config *cfg = itest_config(config_yaml);
+	const struct lp_cfg_service *again = NULL;
+	struct lp_diag d = { 0 };
+	uint64_t hit, stateless;
+
+	CU_ASSERT_FATAL(cfg != NULL);
+	for (uint32_t i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, "again") == 0)
+			again = &cfg->services[i];
+	CU_ASSERT_FATAL(again != NULL);
+	again_packets(N, LP_TCP_SYN);
+	CU_ASSERT_FATAL(lp_ctl_service_del(ctl, "again", &d) == 0);
+	CU_ASSERT_FATAL(lp_ctl_service_add(ctl, again, &d) == 0);
+	lp_diag_print(&d, stderr);
+	lp_diag_clear(&d);
+	lp_config_free(cfg);
+	hit = w0->c[LP_WC_flow_hit] + w1->c[LP_WC_flow_hit];
+	stateless = w0->c[LP_WC_flow_stateless] + w1->c[LP_WC_flow_stateless];
+	again_packets(N, LP_TCP_ACK);
+	CU_ASSERT(w0->c[LP_WC_flow_hit] + w1->c[LP_WC_flow_hit] == hit);
+	CU_ASSERT(w0->c[LP_WC_flow_stateless] + w1->c[LP_WC_flow_stateless] == stateless + N);
 }
 
 /*
@@ -705,6 +758,8 @@ main(int argc, char **argv)
 		{ "IPv6 NAT, reply and tunnel", test_ipv6_nat_reply_and_tunnel },
 		{ "affinity survives a backend add", test_affinity_survives_backend_add },
 		{ "a removed backend's flows do not follow its id", test_removed_backends_flows_do_not_follow_its_id },
+		{ "a re-created service starts without the old one's flows",
+		  test_recreated_service_starts_without_old_flows },
 		{ "backend behind a static route", test_backend_behind_a_static_route },
 		{ NULL, NULL },
 	};
