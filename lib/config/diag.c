@@ -79,6 +79,8 @@ lp_diag_add(struct lp_diag *d, const char *fmt, ...)
 	va_list ap;
 	int rc;
 
+	if (d == NULL)
+		return 0;
 	va_start(ap, fmt);
 	rc = diag_vadd(d, fmt, ap);
 	va_end(ap);

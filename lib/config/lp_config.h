@@ -179,7 +179,7 @@ void lp_diag_clear(struct lp_diag *d);
 void lp_diag_print(const struct lp_diag *d, FILE *out);
 /**
  * Append one printf-formatted message, for callers reporting their own
- * problems in the same list. @return 0 or -ENOMEM.
+ * problems in the same list; @p d may be NULL (nobody listens). @return 0 or -ENOMEM.
  */
 int lp_diag_add(struct lp_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -79,6 +79,9 @@ probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags,
 	return ctl_send(c, b->tx_port, m);
 }
 
+/* Count one probe result. Enough of one kind changes the backend's health:
+ * a change that replaces the service's model, so the caller must not use
+ * @p s or @p b afterwards. */
 static void
 verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *why, uint64_t now)
 {
@@ -87,46 +90,46 @@ verdict(struct lp_ctl *c, struct msvc *s, struct mbe *b, bool ok, const char *wh
 	struct lp_ip addr = b->cfg.addr;
 	uint16_t port = b->cfg.port;
 
-	b->hc_state = HC_IDLE;
-	b->hc_next = now + (uint64_t)h->interval_ms * c->dp.hz / 1000;
-	snprintf(b->hc_last, sizeof(b->hc_last), "%s", why);
+	b->hc.state = HC_IDLE;
+	b->hc.next = now + (uint64_t)h->interval_ms * c->dp.hz / 1000;
+	snprintf(b->hc.last, sizeof(b->hc.last), "%s", why);
 	if (ok) {
-		b->hc_fail = 0;
-		if (++b->hc_ok >= h->rise && !b->healthy) {
+		b->hc.fail = 0;
+		if (++b->hc.ok >= h->rise && !b->healthy) {
 			LP_LOG(NOTICE, health, "service '%s': backend %s up (%u checks passed)\n", s->cfg.name,
-			       lp_endpoint_format(&addr, port, a, sizeof(a)), b->hc_ok);
+			       lp_endpoint_format(&addr, port, a, sizeof(a)), b->hc.ok);
 			lp_ctl_backend_set_health(c, s->cfg.name, &addr, port, true, NULL);
 		}
 	} else {
-		b->hc_ok = 0;
+		b->hc.ok = 0;
 		LP_LOG(DEBUG, health, "service '%s': backend %s check failed (%u in a row): %s\n", s->cfg.name,
-		       lp_endpoint_format(&addr, port, a, sizeof(a)), b->hc_fail + 1, why);
-		if (++b->hc_fail >= h->fall && b->healthy) {
+		       lp_endpoint_format(&addr, port, a, sizeof(a)), b->hc.fail + 1, why);
+		if (++b->hc.fail >= h->fall && b->healthy) {
 			LP_LOG(NOTICE, health, "service '%s': backend %s down (%u checks failed, last: %s)\n",
-			       s->cfg.name, lp_endpoint_format(&addr, port, a, sizeof(a)), b->hc_fail, why);
+			       s->cfg.name, lp_endpoint_format(&addr, port, a, sizeof(a)), b->hc.fail, why);
 			lp_ctl_backend_set_health(c, s->cfg.name, &addr, port, false, NULL);
 		}
 	}
 }
 
 /* Send the probe's SYN. While the backend's next hop is being resolved it
- * waits (hc_unsent) and goes as soon as the address is known, within the
+ * waits (hc.unsent) and goes as soon as the address is known, within the
  * probe's timeout: the first probe after start or after a backend was
  * added must not fail only because nobody had asked for its MAC yet. */
 static void
 send_syn(struct lp_ctl *c, struct msvc *s, struct mbe *b)
 {
-	b->hc_isn = (uint32_t)rte_rand();
-	b->hc_nxt = b->hc_isn + 1;
-	b->hc_state = HC_SYN_SENT;
-	b->hc_unsent = probe_send(c, s, b, LP_TCP_SYN, b->hc_isn, 0, NULL) == -EAGAIN;
+	b->hc.isn = (uint32_t)rte_rand();
+	b->hc.nxt = b->hc.isn + 1;
+	b->hc.state = HC_SYN_SENT;
+	b->hc.unsent = probe_send(c, s, b, LP_TCP_SYN, b->hc.isn, 0, NULL) == -EAGAIN;
 }
 
 static void
 probe_start(struct lp_ctl *c, struct msvc *s, struct mbe *b, uint64_t now)
 {
-	b->hc_sent = now;
-	b->hc_resent = false;
+	b->hc.sent = now;
+	b->hc.resent = false;
 	send_syn(c, s, b);
 }
 
@@ -161,9 +164,9 @@ passive_failed(struct lp_ctl *c, struct mbe *b)
 		est += c->worker_stats[w]->be[b->gslot].est;
 		fail += c->worker_stats[w]->be[b->gslot].syn_fail;
 	}
-	bad = fail > b->hc_synfail && est == b->hc_est;
-	b->hc_est = est;
-	b->hc_synfail = fail;
+	bad = fail > b->hc.synfail && est == b->hc.est;
+	b->hc.est = est;
+	b->hc.synfail = fail;
 	return bad;
 }
 
@@ -181,34 +184,34 @@ lp_health_tick(struct lp_ctl *c, uint64_t now)
 		for (uint32_t k = 0; k < s->n_be; k++) {
 			struct mbe *b = &s->be[k];
 
-			if (b->hc_state == HC_SYN_SENT && b->hc_unsent && now - b->hc_sent <= timeout &&
+			if (b->hc.state == HC_SYN_SENT && b->hc.unsent && now - b->hc.sent <= timeout &&
 			    lp_nbr_mac(c->dp.nbr, b->nbr, &(struct lp_mac){ { 0 } }))
 				send_syn(c, s, b);
-			if (b->hc_state != HC_IDLE && now - b->hc_sent > timeout) {
-				if (b->hc_state == HC_SYN_SENT && b->hc_unsent)
-					verdict(c, s, b, false, "next hop unresolved", now);
-				else if (b->hc_state == HC_SYN_SENT)
-					verdict(c, s, b, false, "timeout", now);
-				else
-					verdict(c, s, b, false, "no http response", now);
+			if (b->hc.state != HC_IDLE && now - b->hc.sent > timeout) {
+				const char *why = b->hc.state == HC_SYN_SENT && b->hc.unsent ? "next hop unresolved"
+						  : b->hc.state == HC_SYN_SENT		   ? "timeout"
+											   : "no http response";
+
 				/* The connection may be half open: reset it, with the
 				 * sequence number the backend expects (RFC 5961 ignores
 				 * a reset that is merely in the window). */
-				probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
-				/* The verdict may have republished and moved be[]. */
+				probe_send(c, s, b, LP_TCP_RST, b->hc.nxt, 0, NULL);
+				/* Last: a verdict that changes the backend's health
+				 * replaces the service's model (s and b with it). */
+				verdict(c, s, b, false, why, now);
 				break;
 			}
-			if (b->hc_state != HC_IDLE)
+			if (b->hc.state != HC_IDLE)
 				continue;
-			if (now >= b->hc_next) {
+			if (now >= b->hc.next) {
 				probe_start(c, s, b, now);
-			} else if (b->healthy && now >= b->hc_hint_next) {
+			} else if (b->healthy && now >= b->hc.hint_next) {
 				/* Client handshakes failing is a hint, not a verdict:
 				 * anyone can open handshakes and abandon them, and a
 				 * SYN flood from spoofed addresses would take every
 				 * backend down. It brings the next probe forward (at
 				 * most four times an interval); the probe decides. */
-				b->hc_hint_next = now + quarter;
+				b->hc.hint_next = now + quarter;
 				if (passive_failed(c, b))
 					probe_start(c, s, b, now);
 			}
@@ -252,19 +255,19 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 	data = (const char *)f + meta->l4_off + doff;
 	flags = meta->tcp_flags;
 
-	if (b->hc_state == HC_IDLE) {
+	if (b->hc.state == HC_IDLE) {
 		/* Late: the rest of a probe already judged. */
 		reset_stray(c, s, b, flags, seq, ack, dlen);
 	} else if (flags & LP_TCP_RST) {
-		verdict(c, s, b, false, b->hc_state == HC_SYN_SENT ? "connection refused" : "connection reset", now);
-	} else if (b->hc_state == HC_SYN_SENT) {
-		if ((flags & (LP_TCP_SYN | LP_TCP_ACK)) != (LP_TCP_SYN | LP_TCP_ACK) || ack != b->hc_isn + 1) {
+		verdict(c, s, b, false, b->hc.state == HC_SYN_SENT ? "connection refused" : "connection reset", now);
+	} else if (b->hc.state == HC_SYN_SENT) {
+		if ((flags & (LP_TCP_SYN | LP_TCP_ACK)) != (LP_TCP_SYN | LP_TCP_ACK) || ack != b->hc.isn + 1) {
 			/* Not the answer to this SYN: an old connection on the same
 			 * 4-tuple (challenge ACK) or an old SYN's answer. Reset it
 			 * and send the SYN once more within this probe's time. */
 			reset_stray(c, s, b, flags, seq, ack, dlen);
-			if (!b->hc_resent) {
-				b->hc_resent = true;
+			if (!b->hc.resent) {
+				b->hc.resent = true;
 				send_syn(c, s, b);
 			}
 		} else if (s->cfg.health.type == LP_HEALTH_TCP) {
@@ -277,18 +280,18 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 				 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: limpet-health\r\nConnection: close\r\n\r\n",
 				 s->cfg.health.path, lp_ip_format(&b->cfg.addr, a, sizeof(a)));
 			probe_send(c, s, b, LP_TCP_ACK | LP_TCP_PSH, ack, seq + 1, req);
-			b->hc_nxt = ack + (uint32_t)strlen(req);
-			b->hc_state = HC_REQ_SENT;
+			b->hc.nxt = ack + (uint32_t)strlen(req);
+			b->hc.state = HC_REQ_SENT;
 		}
 	} else if (dlen >= 12 && memcmp(data, "HTTP/1.", 7) == 0) {	/* HC_REQ_SENT */
 		int code = (data[9] - '0') * 100 + (data[10] - '0') * 10 + (data[11] - '0');
 		char why[32];
 
 		snprintf(why, sizeof(why), "http %d", code);
-		probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
+		probe_send(c, s, b, LP_TCP_RST, b->hc.nxt, 0, NULL);
 		verdict(c, s, b, code >= 200 && code < 400, why, now);
 	} else if (dlen > 0) {
-		probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
+		probe_send(c, s, b, LP_TCP_RST, b->hc.nxt, 0, NULL);
 		verdict(c, s, b, false, "not an http response", now);
 	}
 	/* A bare ACK of our request: keep waiting for the data. */

@@ -30,6 +30,10 @@ struct lp_ctl;
 struct lp_ctl_opts {
 	uint32_t max_workers;	/**< 0: one worker per EAL worker lcore */
 	uint32_t ring_size;	/**< rx/tx descriptors per queue, 0: 1024 */
+	/** Time the control thread spends building a reload's snapshots (Maglev
+	 * tables) in one control-loop pass, in microseconds; 0: 5000. At least
+	 * one snapshot is built per pass. */
+	uint32_t build_slice_us;
 };
 
 /**
@@ -68,15 +72,44 @@ const struct lp_config *lp_ctl_config(struct lp_ctl *c);
  * Reload: validate @p next fully, diff it against the running model and
  * apply only the differences (a backend present before and after keeps its
  * id, flows and bindings). Changes that need a restart (ports, table
- * capacities) are refused with a message. On error nothing changes.
- * Validation and the restart-only checks run before anything changes;
- * past them only running out of memory can stop a reload half-way.
- * @return 0 or -EINVAL with messages in @p diag.
+ * capacities) are refused with a message. All or nothing: every new
+ * snapshot and the index are built before anything is published, so on
+ * any error, running out of memory included, nothing changes. Returns when
+ * every worker uses the new configuration.
+ * @return 0, -EINVAL (bad file), -ENOMEM or -EBUSY (a reload in flight),
+ *   with messages in @p diag.
  */
 int lp_ctl_apply(struct lp_ctl *c, const struct lp_config *next, struct lp_diag *diag);
 
+/** Called once when a reload started with lp_ctl_apply_start() is applied (0) or not (-errno, @p diag says why). */
+typedef void lp_ctl_done_fn(void *arg, int ret, const struct lp_diag *diag);
+
+/**
+ * Reload without holding the control thread: as lp_ctl_apply(), but what
+ * takes long to build (Maglev tables) is built in slices of
+ * lp_ctl_opts.build_slice_us during later lp_ctl_poll() calls, and
+ * published as a whole once everything is built. Meanwhile the running
+ * configuration serves, views show it, and other changes are refused with
+ * -EBUSY (health-check verdicts wait for their next probe).
+ * @return 0 when already applied (a small change), -EINPROGRESS when
+ *   @p done will be called from lp_ctl_poll() (or with -ECANCELED from
+ *   lp_ctl_apply_cancel(), lp_ctl_stop(), lp_ctl_destroy()), else -errno
+ *   with messages in @p diag and nothing changed. @p done is not called
+ *   unless -EINPROGRESS is returned.
+ */
+int lp_ctl_apply_start(struct lp_ctl *c, const struct lp_config *next, struct lp_diag *diag,
+		       lp_ctl_done_fn *done, void *arg);
+
+/** True while a reload started with lp_ctl_apply_start() is being built. */
+bool lp_ctl_busy(const struct lp_ctl *c);
+
+/** Abandon the reload being built, if any (its callback gets -ECANCELED); nothing changes. */
+void lp_ctl_apply_cancel(struct lp_ctl *c);
+
 /* ---- model operations (CLI). Each returns 0 or -errno and, on error,
- * one message in @p err naming the bad input; state is then untouched. */
+ * one message in @p err (which may be NULL) naming the bad input; state is
+ * then untouched. Each is a change of its own, all or nothing, that returns
+ * once every worker uses it; -EBUSY while a reload is being built. */
 
 int lp_ctl_service_add(struct lp_ctl *c, const struct lp_cfg_service *svc, struct lp_diag *err);
 int lp_ctl_service_del(struct lp_ctl *c, const char *name, struct lp_diag *err);
@@ -255,5 +288,18 @@ void lp_ctl_announce(struct lp_ctl *c);
 
 /** Print the one-screen counter summary (replay mode prints it at exit). */
 void lp_ctl_print_summary(struct lp_ctl *c, FILE *out);
+
+/* ---- for tests: allocation failures ---- */
+
+/**
+ * Make the allocation @p n (0: the next one) of the control path fail, once;
+ * -1: none. Every allocation lib/ctl makes, or asks another module to make
+ * (rings, tables, snapshots, the index), counts. Also resets the count.
+ */
+void lp_ctl_fail_alloc(int64_t n);
+/** Allocations the control path made since lp_ctl_fail_alloc(). */
+uint64_t lp_ctl_alloc_count(void);
+/** Whether the failure armed by lp_ctl_fail_alloc() happened. */
+bool lp_ctl_alloc_failed(void);
 
 #endif /* LP_CTL_H */

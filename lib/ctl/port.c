@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* DPDK port setup: queues per worker, symmetric RSS where the device has it. */
+/*
+ * DPDK ports: queues per worker, symmetric RSS where the device has it;
+ * and the control thread's own transmit, through a worker's injection
+ * ring (no transmit queue is shared with the workers).
+ */
 #include <errno.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
-#include "lp_log.h"
+#include <rte_ring.h>
 
 #include "ctl_priv.h"
+#include "lp_log.h"
 
 /* A Toeplitz key made of one repeated 16-bit pattern hashes (a, b) and
  * (b, a) alike, so both directions of a connection land on one queue. */
@@ -30,19 +35,19 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	int ret;
 
 	if (rte_eth_dev_get_port_by_name(cp->device, &pid) != 0) {
-		ctl_err(d, "%s:%u:%u: port '%s': no DPDK device '%s' (give it to EAL with --vdev or -a)",
+		lp_diag_add(d, "%s:%u:%u: port '%s': no DPDK device '%s' (give it to EAL with --vdev or -a)",
 			c->cfg->path, cp->pos.line, cp->pos.col, cp->name, cp->device);
 		return -ENODEV;
 	}
 	ret = rte_eth_dev_info_get(pid, &info);
 	if (ret != 0) {
-		ctl_err(d, "port '%s': cannot query device '%s': %s", cp->name, cp->device, strerror(-ret));
+		lp_diag_add(d, "port '%s': cannot query device '%s': %s", cp->name, cp->device, strerror(-ret));
 		return ret;
 	}
 	nrx = (uint16_t)RTE_MIN(c->dp.n_workers, info.max_rx_queues);
 	ntx = (uint16_t)RTE_MIN(c->dp.n_workers, info.max_tx_queues);
 	if (nrx == 0 || ntx == 0) {
-		ctl_err(d, "port '%s': device '%s' has no queues", cp->name, cp->device);
+		lp_diag_add(d, "port '%s': device '%s' has no queues", cp->name, cp->device);
 		return -EINVAL;
 	}
 	memset(&conf, 0, sizeof(conf));
@@ -63,7 +68,7 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	 * packet arrives on; limpet still polls every queue it got. */
 	ret = rte_eth_dev_configure(pid, nrx, ntx, &conf);
 	if (ret != 0) {
-		ctl_err(d, "port '%s': configure %u rx / %u tx queues: %s", cp->name, nrx, ntx, strerror(-ret));
+		lp_diag_add(d, "port '%s': configure %u rx / %u tx queues: %s", cp->name, nrx, ntx, strerror(-ret));
 		return ret;
 	}
 	nb_rxd = nb_txd = (uint16_t)(c->opts.ring_size ? c->opts.ring_size : 1024);
@@ -71,14 +76,14 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	for (uint16_t q = 0; q < nrx; q++) {
 		ret = rte_eth_rx_queue_setup(pid, q, nb_rxd, rte_eth_dev_socket_id(pid), NULL, c->pool);
 		if (ret != 0) {
-			ctl_err(d, "port '%s': rx queue %u: %s", cp->name, q, strerror(-ret));
+			lp_diag_add(d, "port '%s': rx queue %u: %s", cp->name, q, strerror(-ret));
 			return ret;
 		}
 	}
 	for (uint16_t q = 0; q < ntx; q++) {
 		ret = rte_eth_tx_queue_setup(pid, q, nb_txd, rte_eth_dev_socket_id(pid), NULL);
 		if (ret != 0) {
-			ctl_err(d, "port '%s': tx queue %u: %s", cp->name, q, strerror(-ret));
+			lp_diag_add(d, "port '%s': tx queue %u: %s", cp->name, q, strerror(-ret));
 			return ret;
 		}
 	}
@@ -102,7 +107,7 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	rte_eth_dev_set_mtu(pid, cp->mtu);
 	ret = rte_eth_dev_start(pid);
 	if (ret != 0) {
-		ctl_err(d, "port '%s': start: %s", cp->name, strerror(-ret));
+		lp_diag_add(d, "port '%s': start: %s", cp->name, strerror(-ret));
 		return ret;
 	}
 	/* IPv6 neighbor discovery arrives on solicited-node multicast groups. */
@@ -162,4 +167,23 @@ ctl_ports_close(struct lp_ctl *c)
 		rte_eth_dev_close(c->dp.port[i].port_id);
 	}
 	c->dp.n_ports = 0;
+}
+
+int
+ctl_send(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m)
+{
+	struct lp_worker *w;
+
+	if (c->dp.n_workers == 0 || port >= c->dp.n_ports) {
+		rte_pktmbuf_free(m);
+		return -EINVAL;
+	}
+	w = c->dp.worker[c->inject_rr++ % c->dp.n_workers];
+	m->port = port;
+	if (rte_ring_sp_enqueue(w->from_ctl, m) != 0) {
+		c->stats->drop[LP_DROP_SLOWPATH_FULL]++;
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	return 0;
 }

@@ -43,7 +43,6 @@ struct lp_slowpath {
 	struct held hold[HOLD_MAX];
 	uint32_t n_hold;
 	uint32_t nbr_cursor;
-	uint32_t tx_rr;			/* worker that injects the next packet */
 	uint64_t last_used_scan;
 };
 
@@ -52,7 +51,7 @@ static const struct lp_mac bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
 int
 ctl_slowpath_init(struct lp_ctl *c)
 {
-	c->slow = calloc(1, sizeof(*c->slow));
+	c->slow = ctl_calloc(1, sizeof(*c->slow));
 	return c->slow == NULL ? -ENOMEM : 0;
 }
 
@@ -76,25 +75,6 @@ ctl_slowpath_free(struct lp_ctl *c)
 	}
 	free(c->slow);
 	c->slow = NULL;
-}
-
-int
-ctl_send(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m)
-{
-	struct lp_worker *w;
-
-	if (c->dp.n_workers == 0 || port >= c->dp.n_ports) {
-		rte_pktmbuf_free(m);
-		return -EINVAL;
-	}
-	w = c->dp.worker[c->slow->tx_rr++ % c->dp.n_workers];
-	m->port = port;
-	if (rte_ring_sp_enqueue(w->from_ctl, m) != 0) {
-		c->stats->drop[LP_DROP_SLOWPATH_FULL]++;
-		rte_pktmbuf_free(m);
-		return -ENOBUFS;
-	}
-	return 0;
 }
 
 static int

@@ -155,7 +155,7 @@ lp_ctl_service_count(struct lp_ctl *c)
 static uint32_t
 be_flows_active(const struct msvc *s, const struct mbe *b)
 {
-	return s->cfg.affinity ? b->flows : atomic_load(&s->load->active[b->id]);
+	return s->cfg.affinity ? b->scan.flows : atomic_load(&s->load->active[b->id]);
 }
 
 static void
@@ -170,7 +170,7 @@ fill_service_view(struct lp_ctl *c, const struct msvc *s, struct lp_service_view
 	v->n_backends = s->n_be;
 	for (uint32_t i = 0; i < s->n_be; i++) {
 		v->n_up += ctl_be_state(s, &s->be[i]) == LP_BE_UP;
-		v->bindings += s->be[i].bindings;
+		v->bindings += s->be[i].scan.bindings;
 		v->flows_active += be_flows_active(s, &s->be[i]);
 	}
 	for (uint32_t i = 0; i < c->dp.n_workers; i++)
@@ -236,7 +236,7 @@ lp_ctl_backend_views(struct lp_ctl *c, const char *svc, struct lp_backend_view *
 		v->removing = b->removing;
 		v->slow_start = st == LP_BE_UP && v->eff_weight != b->cfg.weight;
 		v->active = atomic_load(&s->load->active[b->id]);
-		v->bindings = b->bindings;
+		v->bindings = b->scan.bindings;
 		v->flows_active = be_flows_active(s, b);
 		v->gslot = b->gslot;
 		for (uint32_t w = 0; w < c->dp.n_workers; w++) {
@@ -371,7 +371,7 @@ lp_ctl_flows(struct lp_ctl *c, const char *svc, struct lp_flow_view *out, uint32
 void
 lp_ctl_print_summary(struct lp_ctl *c, FILE *out)
 {
-	struct lp_stats *s = malloc(sizeof(*s));
+	struct lp_stats *s = ctl_malloc(sizeof(*s));
 	uint32_t n = lp_ctl_service_count(c);
 
 	if (s == NULL)
@@ -413,4 +413,17 @@ lp_ctl_print_summary(struct lp_ctl *c, FILE *out)
 		}
 	}
 	free(s);
+}
+
+const struct lp_config *
+lp_ctl_config(struct lp_ctl *c)
+{
+	struct lp_config *r = ctl_model_render(c);
+
+	/* Out of memory: the last rendering, which may be stale. */
+	if (r == NULL)
+		return c->rendered;
+	lp_config_free(c->rendered);
+	c->rendered = r;
+	return r;
 }
