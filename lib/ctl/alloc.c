@@ -23,9 +23,11 @@ static _Atomic bool failed;
 void
 lp_ctl_fail_alloc(int64_t n)
 {
-	atomic_store(&counted, 0);
-	atomic_store(&failed, false);
-	atomic_store(&countdown, n);
+	if (n >= 0) {
+		atomic_store(&counted, 0);
+		atomic_store(&failed, false);
+	}
+	atomic_store(&countdown, n < 0 ? -1 : n);
 }
 
 uint64_t

@@ -300,15 +300,21 @@ commit_removals(struct ctl_change *ch)
 	}
 }
 
-/* Backends of @p e that are new (go live) or left (given back later). */
+/* Backends of @p e that are new go live: their next hop, known only now,
+ * goes into the snapshot, which no worker has seen yet. */
 static void
 commit_new_backends(struct lp_ctl *c, const struct svc_edit *e)
 {
 	for (uint32_t i = 0; i < e->new->n_be; i++) {
-		const struct mbe *b = &e->new->be[i];
+		struct mbe *b = &e->new->be[i];
 
-		if (!ctl_be_holds(e->old, b->id, b->gen))
-			ctl_be_commit(c, e->new->load, b);
+		if (ctl_be_holds(e->old, b->id, b->gen))
+			continue;
+		ctl_be_commit(c, e->new, b);
+		if (e->snap != NULL && b->id < e->snap->n_ids) {
+			e->snap->be[b->id].tx_port = b->tx_port;
+			e->snap->be[b->id].nbr = b->nbr;
+		}
 	}
 }
 
@@ -374,6 +380,8 @@ ctl_change_commit(struct ctl_change *ch)
 	struct lp_ctl *c = ch->c;
 	bool published = false, leavers = false;
 
+	/* Static neighbors first: new backends resolve through them. */
+	commit_settings(ch);
 	commit_removals(ch);
 	/* Services that change: the model first, then their snapshots. */
 	for (uint32_t k = 0; k < ch->n_edits; k++) {
@@ -423,7 +431,6 @@ ctl_change_commit(struct ctl_change *ch)
 	}
 	if (published)
 		ctl_note_publish(c);
-	commit_settings(ch);
 	/* Backends that left, once no worker can use them. */
 	if (leavers)
 		ctl_grace(c);
@@ -447,15 +454,13 @@ ctl_change_abort(struct ctl_change *ch)
 {
 	struct lp_ctl *c = ch->c;
 
-	/* In reverse: a backend added later may share a next-hop entry an
-	 * earlier one created. */
-	for (uint32_t k = ch->n_edits; k-- > 0;) {
+	for (uint32_t k = 0; k < ch->n_edits; k++) {
 		struct svc_edit *e = &ch->edit[k];
 
 		lp_svc_free(e->snap);
 		if (e->new == NULL)
 			continue;
-		for (uint32_t i = e->new->n_be; i-- > 0;)
+		for (uint32_t i = 0; i < e->new->n_be; i++)
 			if (!ctl_be_holds(e->old, e->new->be[i].id, e->new->be[i].gen))
 				ctl_be_unadd(c, &e->new->be[i]);
 		if (e->old == NULL)

@@ -79,7 +79,6 @@ struct mbe {
 	uint32_t gslot;			/**< counter slot */
 	uint16_t tx_port;
 	uint32_t nbr;			/**< next-hop neighbor position or LP_NBR_NONE */
-	bool nbr_new;			/**< the change adding it created that neighbor entry */
 	bool healthy;			/**< health-check verdict (true without checks) */
 	bool removing;			/**< deleted: draining until empty or drain timeout */
 	uint64_t removing_since;	/**< TSC */
@@ -177,20 +176,24 @@ void ctl_svc_free(struct msvc *s);
 void ctl_svc_carry(struct msvc *to, const struct msvc *from);
 
 /**
- * Add a backend to the copy @p s: id and generation, a counter slot and a
- * next-hop reference are taken; nothing a worker sees changes. 0 or -errno
- * with one message in @p err.
+ * Add a backend to the copy @p s: it takes an id and generation and a
+ * counter slot; nothing a worker sees changes. 0 or -errno with one
+ * message in @p err.
  */
 int ctl_be_add(struct lp_ctl *c, struct msvc *s, const struct lp_cfg_backend *cfg, uint64_t now,
 	       struct lp_diag *err);
 /** Take a backend out of the copy @p s; what it holds stays taken (see ctl_be_release()). */
 void ctl_be_drop(struct msvc *s, struct mbe *b);
-/** A backend ctl_be_add() added to a change that is abandoned: give back its slot and next-hop reference. */
+/** A backend ctl_be_add() added to a change that is abandoned: give back its counter slot. */
 void ctl_be_unadd(struct lp_ctl *c, struct mbe *b);
 /** A backend that left the model, once no worker can use it: its slot, next hop and load count. */
 void ctl_be_release(struct lp_ctl *c, struct lp_svc_load *load, struct mbe *b);
-/** A new backend going live: its counters start from zero, its load count too. */
-void ctl_be_commit(struct lp_ctl *c, struct lp_svc_load *load, const struct mbe *b);
+/**
+ * A new backend of @p s going live: it takes its next-hop reference (port
+ * and neighbor entry: set them in its snapshot too), its counters and load
+ * count start from zero.
+ */
+void ctl_be_commit(struct lp_ctl *c, const struct msvc *s, struct mbe *b);
 /** The configuration limpet runs, rendered from the model (NULL when out of memory). */
 struct lp_config *ctl_model_render(struct lp_ctl *c);
 /** Free every service (at destroy: workers are stopped). */

@@ -292,9 +292,10 @@ void lp_ctl_print_summary(struct lp_ctl *c, FILE *out);
 /* ---- for tests: allocation failures ---- */
 
 /**
- * Make the allocation @p n (0: the next one) of the control path fail, once;
- * -1: none. Every allocation lib/ctl makes, or asks another module to make
- * (rings, tables, snapshots, the index), counts. Also resets the count.
+ * Make the allocation @p n (0: the next one) of the control path fail, once,
+ * and count allocations from zero; -1: disarm (the count and whether the
+ * failure happened stay readable). Every allocation lib/ctl makes, or asks
+ * another module to make (rings, tables, snapshots, the index), counts.
  */
 void lp_ctl_fail_alloc(int64_t n);
 /** Allocations the control path made since lp_ctl_fail_alloc(). */

@@ -211,7 +211,8 @@ gslot_take(struct lp_ctl *c)
 
 /* Where a backend's packets go: out of the port whose prefix holds it (its
  * own neighbor entry), else via a gateway. Neighbor entries are counted so
- * the last backend using one frees it. */
+ * the last backend using one frees it. Taken when the backend goes live,
+ * so a change that is abandoned never touched the neighbor table. */
 static int
 be_resolve(struct lp_ctl *c, struct mbe *b)
 {
@@ -220,7 +221,6 @@ be_resolve(struct lp_ctl *c, struct mbe *b)
 	int32_t pos;
 
 	b->nbr = LP_NBR_NONE;
-	b->nbr_new = false;
 	if (port < 0)
 		return -ENETUNREACH;
 	b->tx_port = (uint16_t)port;
@@ -229,29 +229,25 @@ be_resolve(struct lp_ctl *c, struct mbe *b)
 		c->dp.nbr->e[gw].refs++;
 		return 0;
 	}
-	b->nbr_new = lp_nbr_lookup(c->dp.nbr, b->cfg.addr.family, b->cfg.addr.a) == LP_NBR_NONE;
 	pos = lp_nbr_get(c->dp.nbr, &b->cfg.addr, (uint16_t)port);
-	if (pos < 0) {
-		b->nbr_new = false;
+	if (pos < 0)
 		return pos;
-	}
 	b->nbr = (uint32_t)pos;
 	c->dp.nbr->e[pos].refs++;
 	return 0;
 }
 
 /* Drop a backend's reference to its next hop; the last reference of an
- * entry that is neither static nor a gateway deletes it (@p only_new: only
- * when the change that added the backend created it). */
+ * entry that is neither static nor a gateway deletes it. */
 static void
-be_unresolve(struct lp_ctl *c, struct mbe *b, bool only_new)
+be_unresolve(struct lp_ctl *c, struct mbe *b)
 {
 	struct lp_nbr_entry *e;
 
 	if (b->nbr == LP_NBR_NONE)
 		return;
 	e = &c->dp.nbr->e[b->nbr];
-	if (e->refs > 0 && --e->refs == 0 && e->state != LP_NBR_STATIC && (!only_new || b->nbr_new)) {
+	if (e->refs > 0 && --e->refs == 0 && e->state != LP_NBR_STATIC) {
 		bool gateway = false;
 
 		for (uint32_t p = 0; p < c->dp.routes.n_ports; p++)
@@ -326,9 +322,7 @@ ctl_be_add(struct lp_ctl *c, struct msvc *s, const struct lp_cfg_backend *cfg, u
 	b->healthy = true;
 	b->eligible_since = now;
 	b->added_at = now;
-	if (be_resolve(c, b) != 0)
-		LP_LOG(WARNING, ctl, "service '%s': no route to backend %s\n", s->cfg.name,
-		       lp_ip_format(&cfg->addr, a, sizeof(a)));
+	b->nbr = LP_NBR_NONE;	/* resolved when it goes live (ctl_be_commit()) */
 	return 0;
 }
 
@@ -345,7 +339,6 @@ ctl_be_drop(struct msvc *s, struct mbe *b)
 void
 ctl_be_unadd(struct lp_ctl *c, struct mbe *b)
 {
-	be_unresolve(c, b, true);
 	c->gslot_used[b->gslot] = 0;
 }
 
@@ -357,18 +350,23 @@ ctl_be_release(struct lp_ctl *c, struct lp_svc_load *load, struct mbe *b)
 	/* Its bindings/flows are no longer counted anywhere: they are
 	 * re-chosen when next used (or were purged). */
 	atomic_fetch_sub(&load->total, left);
-	be_unresolve(c, b, false);
+	be_unresolve(c, b);
 	c->gslot_used[b->gslot] = 0;
 }
 
 void
-ctl_be_commit(struct lp_ctl *c, struct lp_svc_load *load, const struct mbe *b)
+ctl_be_commit(struct lp_ctl *c, const struct msvc *s, struct mbe *b)
 {
+	char a[LP_IP_STRLEN];
+
+	if (be_resolve(c, b) != 0)
+		LP_LOG(WARNING, ctl, "service '%s': no route to backend %s\n", s->cfg.name,
+		       lp_ip_format(&b->cfg.addr, a, sizeof(a)));
 	/* A reused slot starts from zero for its new backend. */
 	for (uint32_t w = 0; w < c->dp.n_workers; w++)
 		memset(&c->worker_stats[w]->be[b->gslot], 0, sizeof(struct lp_be_stats));
 	memset(&c->stats->be[b->gslot], 0, sizeof(struct lp_be_stats));
-	atomic_store(&load->active[b->id], 0);
+	atomic_store(&s->load->active[b->id], 0);
 }
 
 /* ---- the running configuration ---- */
