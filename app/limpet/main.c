@@ -344,6 +344,28 @@ start_notify(const struct app_opts *o, struct lp_ctl *c)
 	return lp_notify_create(lp_ctl_dp(c), o->config);
 }
 
+/* A SIGHUP reload, and whom to tell how it ended. */
+struct sighup_reload {
+	const char *path;
+	struct lp_notify *n;
+};
+
+/* A SIGHUP reload is applied, or not (a big one is built on a helper thread
+ * while the control loop goes on, and ends here later). */
+static void
+reload_done(void *arg, int ret, const struct lp_diag *d)
+{
+	const struct sighup_reload *r = arg;
+
+	if (ret == 0) {
+		LP_LOG(NOTICE, app, "reloaded %s\n", r->path);
+	} else {
+		fprintf(stderr, "limpet: reload of %s refused, running configuration unchanged:\n", r->path);
+		lp_diag_print(d, stderr);
+	}
+	lp_notify_reloaded(r->n, ret == 0, d);
+}
+
 static int
 run(struct app_opts *o)
 {
@@ -353,6 +375,7 @@ run(struct app_opts *o)
 	struct lp_ctl *c;
 	struct lp_export *x;
 	struct lp_notify *n;
+	struct sighup_reload sighup = { .path = o->config };
 	uint64_t hz = rte_get_tsc_hz(), last_activity, idle_since;
 
 	if (cfg == NULL) {
@@ -390,6 +413,7 @@ run(struct app_opts *o)
 		return EXIT_FAILURE;
 	}
 	n = start_notify(o, c);
+	sighup.n = n;
 	note_start_up_reload(o->config);
 	last_activity = activity(c);
 	idle_since = rte_rdtsc();
@@ -401,22 +425,17 @@ run(struct app_opts *o)
 		lp_export_poll(x, now);
 		if (cli != NULL && lp_cli_poll(cli, now))
 			break;
-		if (reload_signal) {
+		/* A SIGHUP during a reload being built reloads again after it. */
+		if (reload_signal && !lp_ctl_busy(c)) {
 			struct lp_config *next;
-			bool applied;
+			int ret;
 
 			reload_signal = 0;
 			lp_notify_reloading(n);
 			next = lp_config_load(o->config, &d);
-			applied = next != NULL && lp_ctl_apply(c, next, &d) == 0;
-			if (!applied) {
-				fprintf(stderr, "limpet: reload of %s refused, running configuration unchanged:\n",
-					o->config);
-				lp_diag_print(&d, stderr);
-			} else {
-				LP_LOG(NOTICE, app, "reloaded %s\n", o->config);
-			}
-			lp_notify_reloaded(n, applied, &d);
+			ret = next == NULL ? -EINVAL : lp_ctl_apply_start(c, next, &d, reload_done, &sighup);
+			if (ret != -EINPROGRESS)
+				reload_done(&sighup, ret, &d);
 			lp_config_free(next);
 			lp_diag_clear(&d);
 		}
@@ -432,6 +451,9 @@ run(struct app_opts *o)
 		}
 		sleep_us(200);
 	}
+	/* A reload still being built is abandoned: its end is told while the
+	 * notifier and the CLI are still there. */
+	lp_ctl_apply_cancel(c);
 	lp_notify_destroy(n);	/* STOPPING=1 */
 	lp_cli_destroy(cli);	/* it uses the exporter */
 	lp_export_destroy(x);

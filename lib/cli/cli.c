@@ -80,6 +80,11 @@ lp_cli_destroy(struct lp_cli *cli)
 {
 	if (cli == NULL)
 		return;
+	/* A reload still being built for one of our channels: abandoned
+	 * (its callback runs now, while we are still here). */
+	if (cli->deferred.pending && !cli->deferred.done)
+		lp_ctl_apply_cancel(cli->ctl);
+	cli_deferred_clear(&cli->deferred);
 	cli_sock_close(cli);
 	if (cli->term_cl != NULL) {
 		/* Restores the terminal settings cmdline_stdin_new() saved. */

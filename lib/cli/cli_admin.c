@@ -19,8 +19,34 @@ clear_stats(struct lp_cli *cli, const struct cli_res *r)
 	return 0;
 }
 
+/* A reload built on the helper thread finished: the reply for the waiting channel. */
+static void
+reload_done(void *arg, int ret, const struct lp_diag *d)
+{
+	struct lp_cli *cli = arg;
+	struct cli_deferred *df = &cli->deferred;
+
+	if (df->dropped) {
+		free(df->path);
+		memset(df, 0, sizeof(*df));
+		return;
+	}
+	df->done = true;
+	df->status = ret;
+	for (uint32_t i = 0; i < d->n; i++)
+		lp_diag_add(&df->err, "%s", d->msg[i]);
+	if (ret == 0) {
+		if (asprintf(&df->out, "reloaded %s\n", df->path) < 0)
+			df->out = NULL;
+	} else {
+		lp_diag_add(&df->err, "reload of %s refused, running configuration unchanged", df->path);
+	}
+}
+
 /* Load, validate and apply a whole file; lp_ctl_apply() changes nothing
- * unless the file is good and needs no restart. */
+ * unless the file is good and needs no restart. On the socket a reload
+ * that takes long to build answers when it is applied, and the control
+ * thread goes on serving meanwhile. */
 static int
 reload(struct lp_cli *cli, const char *path)
 {
@@ -40,7 +66,24 @@ reload(struct lp_cli *cli, const char *path)
 			lp_diag_add(d, "%s: %s", path, strerror(-ret));
 		return cli_fail(cli, ret, "reload of %s refused, running configuration unchanged", path);
 	}
-	ret = lp_ctl_apply(cli->ctl, next, d);
+	if (cli->cur->can_defer && !cli->deferred.pending) {
+		cli->deferred.path = strdup(path);
+		if (cli->deferred.path == NULL) {
+			lp_config_free(next);
+			return cli_fail(cli, -ENOMEM, "out of memory");
+		}
+		ret = lp_ctl_apply_start(cli->ctl, next, d, reload_done, cli);
+		if (ret == -EINPROGRESS) {
+			lp_config_free(next);
+			cli->deferred.pending = true;
+			cli->cur->deferred = true;
+			return 0;
+		}
+		free(cli->deferred.path);
+		cli->deferred.path = NULL;
+	} else {
+		ret = lp_ctl_apply(cli->ctl, next, d);
+	}
 	lp_config_free(next);
 	if (ret != 0)
 		return cli_fail(cli, ret, "reload of %s refused, running configuration unchanged", path);

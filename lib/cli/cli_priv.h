@@ -123,6 +123,22 @@ struct cli_run {
 	struct lp_diag *err;
 	int status;
 	bool ran;		/**< some handler (or the catch-all) ran */
+	bool can_defer;		/**< the channel can take the reply later (the socket) */
+	bool deferred;		/**< the command finishes later (cli_deferred_reply()) */
+};
+
+/**
+ * A command that finishes later (a reload built on a helper thread): its reply,
+ * once there. At most one at a time (lp_ctl runs one reload at a time).
+ */
+struct cli_deferred {
+	bool pending;		/**< a command is waiting for its result */
+	bool done;		/**< the result is there */
+	bool dropped;		/**< its channel went away: discard the result */
+	int status;
+	char *path;		/**< reload: the file */
+	char *out;		/**< output text */
+	struct lp_diag err;
 };
 
 /** A command instance handed to rte_cmdline, bound to its CLI. */
@@ -148,6 +164,7 @@ struct lp_cli {
 	bool term_wanted;		/**< open the prompt on the first poll */
 	struct cli_sock *sock;		/**< the control socket, or NULL */
 	struct cli_run *cur;		/**< the command being run */
+	struct cli_deferred deferred;	/**< the command that finishes later */
 	bool quit;			/**< `quit` was entered */
 };
 
@@ -166,6 +183,18 @@ struct lp_diag *cli_diag(struct lp_cli *cli);
 int cli_fail(struct lp_cli *cli, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /** Every command, in `help` order (for `help` and the diagnosis). */
 const struct cli_cmd *cli_cmd_at(const struct lp_cli *cli, unsigned int i);
+/**
+ * Run one line as lp_cli_exec(); with @p can_defer a command may finish
+ * later: then -EINPROGRESS, and the channel takes the reply from
+ * cli_deferred_reply() once it is there.
+ */
+int cli_exec(struct lp_cli *cli, const char *line, FILE *out, struct lp_diag *err, bool can_defer);
+/** The deferred command's reply, once there (true): its output, messages and status move to the caller. */
+bool cli_deferred_reply(struct lp_cli *cli, char **out, struct lp_diag *err, int *status);
+/** The channel waiting for the deferred command went away. */
+void cli_deferred_drop(struct lp_cli *cli);
+/** Free what @p df holds and zero it. */
+void cli_deferred_clear(struct cli_deferred *df);
 
 /* ---- cli_sock.c ---- */
 

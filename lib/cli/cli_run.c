@@ -160,7 +160,13 @@ cli_context_build(struct lp_cli *cli, const struct cli_cmd_group *const *groups,
 int
 lp_cli_exec(struct lp_cli *cli, const char *line, FILE *out, struct lp_diag *err)
 {
-	struct cli_run run = { .out = out, .err = err };
+	return cli_exec(cli, line, out, err, false);
+}
+
+int
+cli_exec(struct lp_cli *cli, const char *line, FILE *out, struct lp_diag *err, bool can_defer)
+{
+	struct cli_run run = { .out = out, .err = err, .can_defer = can_defer };
 	size_t n = strcspn(line, "\r\n");
 	char *buf = malloc(n + 2);
 	int ret;
@@ -185,7 +191,43 @@ lp_cli_exec(struct lp_cli *cli, const char *line, FILE *out, struct lp_diag *err
 	}
 	free(buf);
 	fflush(out);
-	return run.status;
+	return run.deferred && run.status == 0 ? -EINPROGRESS : run.status;
+}
+
+/* ---- a command that finishes later ---- */
+
+void
+cli_deferred_clear(struct cli_deferred *df)
+{
+	free(df->path);
+	free(df->out);
+	lp_diag_clear(&df->err);
+	memset(df, 0, sizeof(*df));
+}
+
+bool
+cli_deferred_reply(struct lp_cli *cli, char **out, struct lp_diag *err, int *status)
+{
+	struct cli_deferred *df = &cli->deferred;
+
+	if (!df->done)
+		return false;
+	*out = df->out;
+	df->out = NULL;
+	*err = df->err;
+	df->err = (struct lp_diag){ 0 };
+	*status = df->status;
+	cli_deferred_clear(df);
+	return true;
+}
+
+void
+cli_deferred_drop(struct lp_cli *cli)
+{
+	if (cli->deferred.done)
+		cli_deferred_clear(&cli->deferred);
+	else
+		cli->deferred.dropped = true;
 }
 
 int

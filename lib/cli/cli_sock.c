@@ -20,6 +20,10 @@
  * no slot can be freed. The backlog is as deep as the system allows and
  * each pass accepts many, so a limpetctl behind hundreds of idle or
  * trickling connections is served within a few grace periods.
+ *
+ * A reload big enough to be built on lp_ctl's helper thread answers once
+ * it is applied. Its connection runs no further lines meanwhile, and is
+ * neither evicted nor timed out while it waits; the others are served.
  */
 #include <errno.h>
 #include <poll.h>
@@ -59,6 +63,7 @@ struct conn {
 	struct buf in, out;
 	bool peer_done;		/* the client shut its side: no more lines */
 	bool close_when_sent;	/* a protocol error: reply, then close */
+	bool waiting;		/* its command finishes later (a reload built on the helper thread) */
 	uint64_t last_io;	/* TSC: a byte moved */
 	uint64_t since;		/* TSC: accepted, or its last line ran (eviction order) */
 	uint64_t line_start;	/* TSC: first byte of the incomplete line waiting, 0: none */
@@ -257,8 +262,10 @@ free_sock:
 /* ---- connections ---- */
 
 static void
-conn_close(struct conn *c)
+conn_close(struct lp_cli *cli, struct conn *c)
 {
+	if (c->waiting)
+		cli_deferred_drop(cli);
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -266,7 +273,20 @@ conn_close(struct conn *c)
 	c->fd = -1;
 }
 
-/* Run one line and queue its reply. */
+/* Queue a reply: output, messages, status. */
+static void
+add_reply(struct conn *c, const char *text, size_t len, struct lp_diag *err, int ret)
+{
+	add_tagged(&c->out, '|', text, len);
+	for (uint32_t i = 0; i < err->n; i++)
+		add_tagged(&c->out, '!', err->msg[i], strlen(err->msg[i]));
+	if (ret == 0)
+		buf_add(&c->out, "OK\n", 3);
+	else
+		buf_add(&c->out, "ERROR\n", 6);
+}
+
+/* Run one line and queue its reply (or wait for it: c->waiting). */
 static void
 run_line(struct lp_cli *cli, struct conn *c, const char *line)
 {
@@ -281,17 +301,31 @@ run_line(struct lp_cli *cli, struct conn *c, const char *line)
 		buf_add(&c->out, "ERROR\n", 6);
 		return;
 	}
-	ret = lp_cli_exec(cli, line, out, &err);
+	ret = cli_exec(cli, line, out, &err, true);
 	fclose(out);
-	add_tagged(&c->out, '|', text, len);
-	free(text);
-	for (uint32_t i = 0; i < err.n; i++)
-		add_tagged(&c->out, '!', err.msg[i], strlen(err.msg[i]));
-	lp_diag_clear(&err);
-	if (ret == 0)
-		buf_add(&c->out, "OK\n", 3);
+	if (ret == -EINPROGRESS)
+		c->waiting = true;
 	else
-		buf_add(&c->out, "ERROR\n", 6);
+		add_reply(c, text, len, &err, ret);
+	free(text);
+	lp_diag_clear(&err);
+}
+
+/* The reply the connection waits for, once it is there: queued (true). */
+static bool
+take_deferred(struct lp_cli *cli, struct conn *c)
+{
+	struct lp_diag err = { 0 };
+	char *text = NULL;
+	int ret;
+
+	if (!c->waiting || !cli_deferred_reply(cli, &text, &err, &ret))
+		return false;
+	add_reply(c, text, text != NULL ? strlen(text) : 0, &err, ret);
+	free(text);
+	lp_diag_clear(&err);
+	c->waiting = false;
+	return true;
 }
 
 static void
@@ -310,7 +344,7 @@ run_lines(struct lp_cli *cli, struct conn *c)
 {
 	int k;
 
-	for (k = 0; k < LINES_PER_POLL && !cli->quit && !c->close_when_sent; k++) {
+	for (k = 0; k < LINES_PER_POLL && !cli->quit && !c->close_when_sent && !c->waiting; k++) {
 		const char *start = c->in.p + c->in.off;
 		size_t avail = c->in.len - c->in.off, n;
 		const char *nl;
@@ -354,12 +388,13 @@ line_waiting(const struct conn *c)
 	return avail > 0 && (c->peer_done || memchr(c->in.p + c->in.off, '\n', avail) != NULL);
 }
 
-/* Waiting on its client: no line to run, and no reply to send or one the
- * client has not read for STALLED_S. Such a connection may be evicted. */
+/* Waiting on its client: no line to run, no reply coming (a reload being
+ * built), and no reply to send or one the client has not read for
+ * STALLED_S. Such a connection may be evicted. */
 static bool
 conn_idle(const struct conn *c, uint64_t now, uint64_t hz)
 {
-	if (line_waiting(c))
+	if (c->waiting || line_waiting(c))
 		return false;
 	return c->out.len == c->out.off || now - c->last_io > (uint64_t)STALLED_S * hz;
 }
@@ -416,7 +451,8 @@ check_line_deadline(struct conn *c, uint64_t now, uint64_t hz)
 {
 	static const char msg[] = "command line not complete within 5 s";
 
-	if (c->close_when_sent || c->in.len == c->in.off || line_waiting(c)) {
+	/* While its reload is built the connection reads no further lines. */
+	if (c->waiting || c->close_when_sent || c->in.len == c->in.off || line_waiting(c)) {
 		c->line_start = 0;
 		return;
 	}
@@ -429,28 +465,31 @@ check_line_deadline(struct conn *c, uint64_t now, uint64_t hz)
 	}
 }
 
-/* Read, run what lines are complete, send what the socket takes, close
- * when done or timed out. */
+/* Read, take the reply of a reload that was built meanwhile, run what
+ * lines are complete, send what the socket takes, close when done or
+ * timed out (not while a reload it started is being built). */
 static void
 conn_serve(struct lp_cli *cli, struct cli_sock *s, struct conn *c, uint64_t now)
 {
 	bool moved = false, pending;
 
 	moved |= conn_read(c);
+	if (take_deferred(cli, c))
+		c->since = now;
 	if (run_lines(cli, c) > 0)
 		c->since = now;
 	check_line_deadline(c, now, s->hz);
 	if (!conn_write(c, &moved)) {
-		conn_close(c);
+		conn_close(cli, c);
 		return;
 	}
 	if (moved)
 		c->last_io = now;
-	pending = c->out.len > c->out.off;
+	pending = c->out.len > c->out.off || c->waiting;
 	if (!pending && (c->close_when_sent || (c->peer_done && c->in.len == c->in.off)))
-		conn_close(c);
-	else if (now - c->last_io > (uint64_t)IDLE_TIMEOUT_S * s->hz)
-		conn_close(c);
+		conn_close(cli, c);
+	else if (!c->waiting && now - c->last_io > (uint64_t)IDLE_TIMEOUT_S * s->hz)
+		conn_close(cli, c);
 }
 
 /* A slot for a new connection: a free one, else the one idle longest that
@@ -492,7 +531,7 @@ accept_new(struct lp_cli *cli, struct cli_sock *s, uint64_t now)
 		if (c->fd >= 0) {
 			LP_LOG(DEBUG, cli, "control socket: all %u connections taken, closing the one idle longest\n",
 			       MAX_CONNS);
-			conn_close(c);
+			conn_close(cli, c);
 		}
 		c->fd = fd;
 		c->last_io = now;
@@ -541,7 +580,7 @@ cli_sock_close(struct lp_cli *cli)
 				break;
 		}
 		if (c->fd >= 0)
-			conn_close(c);
+			conn_close(cli, c);
 	}
 	close(s->fd);
 	unlink_own(s->path, s->dev, s->ino);

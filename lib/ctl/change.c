@@ -7,7 +7,10 @@
  *           next-hop references, new services take an id and a load
  *           block. The running model and every snapshot stay as they are.
  *   build   every new snapshot (Maglev table included), then the index.
- *           May run in slices across control-loop passes.
+ *           A big build runs on a helper thread while the control thread
+ *           goes on serving; it reads only the change and what no one
+ *           changes meanwhile (the running model's configuration, the
+ *           published snapshots).
  *   commit  install the copies, publish, give back what left once no
  *           worker can use it. Allocates nothing, so it cannot fail.
  *   abort   give back what planning took. A failure anywhere before the
@@ -17,10 +20,13 @@
  * are refused with -EBUSY, so what it planned stays true until it commits.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <rte_malloc.h>
 
 #include "ctl_priv.h"
@@ -31,7 +37,7 @@ struct ctl_change {
 	uint64_t now;			/* TSC the change was planned at */
 	uint32_t n_edits, cap_edits;
 	struct svc_edit *edit;
-	uint32_t built;			/* edits whose snapshot is built */
+	_Atomic uint32_t built;		/* edits whose snapshot is built */
 	bool need_index;
 	struct lp_svc_index *index;	/* built after the snapshots */
 	uint8_t id_taken[LP_MAX_SERVICES];	/* service ids new services of this change take */
@@ -42,7 +48,11 @@ struct ctl_change {
 	struct lp_cfg_flows flows;
 	uint32_t n_neighbors;
 	struct lp_cfg_neighbor *neighbors;
-	/* in flight */
+	/* in flight: built by a helper thread */
+	pthread_t thread;
+	_Atomic bool cancel;		/* control thread: stop building */
+	_Atomic bool finished;		/* helper: done building (result in ret) */
+	int ret;
 	lp_ctl_done_fn *done;
 	void *arg;
 	struct lp_diag diag;
@@ -224,28 +234,45 @@ build_index(struct ctl_change *ch)
 }
 
 int
-ctl_change_build(struct ctl_change *ch, uint64_t budget)
+ctl_change_build(struct ctl_change *ch)
 {
-	uint64_t start = rte_rdtsc();
+	uint32_t k;
 
-	while (ch->built < ch->n_edits) {
-		struct svc_edit *e = &ch->edit[ch->built];
+	while ((k = atomic_load(&ch->built)) < ch->n_edits) {
+		struct svc_edit *e = &ch->edit[k];
 
+		if (atomic_load_explicit(&ch->cancel, memory_order_relaxed))
+			return -ECANCELED;
 		if (e->new != NULL && (e->old == NULL || !ctl_snapshot_same(ch->c, e->old, e->new, ch->now))) {
 			e->snap = ctl_snapshot_build(ch->c, e->new, ch->now, &e->new->ramping);
 			if (e->snap == NULL)
 				return -ENOMEM;
 		}
-		ch->built++;
-		if (budget != 0 && ch->built < ch->n_edits && rte_rdtsc() - start >= budget)
-			return -EINPROGRESS;
+		atomic_store(&ch->built, k + 1);
 	}
 	/* The index changes only with the snapshots it is built from. */
-	for (uint32_t k = 0; k < ch->n_edits && !ch->need_index; k++)
+	for (k = 0; k < ch->n_edits && !ch->need_index; k++)
 		ch->need_index = ch->edit[k].new == NULL || ch->edit[k].snap != NULL;
 	if (ch->need_index && ch->index == NULL)
 		return build_index(ch);
 	return 0;
+}
+
+/* A Maglev table is built in about 25 ns a slot (bench_maglev). */
+#define BUILD_NS_PER_SLOT 25u
+
+uint64_t
+ctl_change_cost_ns(const struct ctl_change *ch)
+{
+	uint64_t slots = 0;
+
+	for (uint32_t k = 0; k < ch->n_edits; k++) {
+		const struct svc_edit *e = &ch->edit[k];
+
+		if (e->new != NULL && (e->old == NULL || !ctl_snapshot_same(ch->c, e->old, e->new, ch->now)))
+			slots += e->new->cfg.maglev_size + e->new->n_be;
+	}
+	return slots * BUILD_NS_PER_SLOT;
 }
 
 /* ---- commit ---- */
@@ -478,7 +505,7 @@ int
 ctl_change_run(struct ctl_change *ch, bool visible, struct lp_diag *err)
 {
 	struct lp_ctl *c = ch->c;
-	int ret = ctl_change_build(ch, 0);
+	int ret = ctl_change_build(ch);
 
 	if (ret != 0) {
 		ctl_change_abort(ch);
@@ -491,14 +518,35 @@ ctl_change_run(struct ctl_change *ch, bool visible, struct lp_diag *err)
 	return 0;
 }
 
-void
-ctl_change_defer(struct ctl_change *ch, lp_ctl_done_fn *done, void *arg)
+static void *
+build_main(void *arg)
 {
-	ch->done = done;
-	ch->arg = arg;
-	ch->c->change = ch;
+	struct ctl_change *ch = arg;
+
+	ch->ret = ctl_change_build(ch);
+	/* Release: the control thread that sees finished sees what was built. */
+	atomic_store_explicit(&ch->finished, true, memory_order_release);
+	return NULL;
 }
 
+int
+ctl_change_defer(struct ctl_change *ch, lp_ctl_done_fn *done, void *arg)
+{
+	int ret;
+
+	ch->done = done;
+	ch->arg = arg;
+	/* A control thread of DPDK's: it runs on the CPUs EAL leaves to
+	 * control work, not on a worker's. */
+	ret = rte_ctrl_thread_create(&ch->thread, "lp-build", NULL, build_main, ch);
+	if (ret != 0)
+		return -ret;
+	ch->c->change = ch;
+	return 0;
+}
+
+/* The change in flight is built (or abandoned): commit it or give it back,
+ * then tell whoever started it. */
 static void
 finish(struct ctl_change *ch, int ret)
 {
@@ -507,6 +555,7 @@ finish(struct ctl_change *ch, int ret)
 	void *arg = ch->arg;
 	struct lp_diag diag = ch->diag;
 
+	pthread_join(ch->thread, NULL);
 	/* The callback may start the next change. */
 	c->change = NULL;
 	ch->diag = (struct lp_diag){ 0 };
@@ -525,16 +574,12 @@ void
 ctl_change_poll(struct lp_ctl *c)
 {
 	struct ctl_change *ch = c->change;
-	int ret;
 
-	if (ch == NULL)
+	if (ch == NULL || !atomic_load_explicit(&ch->finished, memory_order_acquire))
 		return;
-	ret = ctl_change_build(ch, c->slice_cycles);
-	if (ret == -EINPROGRESS)
-		return;
-	if (ret != 0)
+	if (ch->ret != 0)
 		lp_diag_add(&ch->diag, "out of memory building the new configuration: nothing changed");
-	finish(ch, ret);
+	finish(ch, ch->ret);
 }
 
 void
@@ -544,6 +589,8 @@ ctl_change_cancel(struct lp_ctl *c)
 
 	if (ch == NULL)
 		return;
+	/* The helper stops after the snapshot it is building. */
+	atomic_store(&ch->cancel, true);
 	lp_diag_add(&ch->diag, "canceled before it was applied: nothing changed");
 	finish(ch, -ECANCELED);
 }
@@ -554,7 +601,7 @@ ctl_change_idle(struct lp_ctl *c, struct lp_diag *err)
 	if (c->change == NULL)
 		return 0;
 	lp_diag_add(err, "a reload is being applied (%u of %u services built): try again when it is done",
-		    c->change->built, c->change->n_edits);
+		    atomic_load(&c->change->built), c->change->n_edits);
 	return -EBUSY;
 }
 

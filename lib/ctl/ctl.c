@@ -195,7 +195,7 @@ lp_ctl_create(const struct lp_config *cfg, const struct lp_ctl_opts *opts, struc
 	c->cfg->services = NULL;
 	c->cfg->n_services = 0;
 	c->dp.hz = rte_get_tsc_hz();
-	c->slice_cycles = (uint64_t)(c->opts.build_slice_us ? c->opts.build_slice_us : 5000) * c->dp.hz / 1000000;
+	c->inline_build_ns = (uint64_t)(c->opts.inline_build_us ? c->opts.inline_build_us : 20000) * 1000;
 	/* Second 0 is one second ago, so no live timestamp is ever 0. */
 	c->dp.tsc0 = rte_rdtsc() - c->dp.hz;
 	qsz = rte_rcu_qsbr_get_memsize(LP_MAX_WORKERS);

@@ -9,7 +9,7 @@
  *   model.c     services and backends as the control thread knows them
  *   publish.c   snapshots and the index: build, publish, grace period, retire
  *   bindings.c  affinity maintenance: expiry, moves, rebalance, purge, counts
- *   change.c    one change, all or nothing: plan, build in slices, commit or abort
+ *   change.c    one change, all or nothing: plan, build (big: on a helper thread), commit or abort
  *   edit.c      CLI and health-check changes; timed ones (drain end, slow start)
  *   reload.c    a whole config: validate, diff, apply (start-up and reload)
  *   port.c      DPDK ports; the control thread's own transmit
@@ -133,8 +133,8 @@ struct lp_ctl {
 	uint64_t pending_token;		/**< grace period of the last publish */
 	uint64_t pending_since;		/**< TSC of the last publish, 0 when measured */
 	/* change.c, edit.c */
-	struct ctl_change *change;	/**< being built in slices, or NULL */
-	uint64_t slice_cycles;		/**< building time per control-loop pass */
+	struct ctl_change *change;	/**< being built by a helper thread, or NULL */
+	uint64_t inline_build_ns;	/**< a reload building longer goes to the helper */
 	uint32_t ramp_cursor;		/**< service the next slow-start republish starts at */
 	/* ctl.c */
 	uint64_t last_poll;
@@ -274,12 +274,10 @@ int ctl_change_add(struct ctl_change *ch, const struct lp_cfg_service *cfg, stru
 int ctl_change_settings(struct ctl_change *ch, const struct lp_config *next);
 /** Edits so far (for callers walking what they planned). */
 uint32_t ctl_change_edits(const struct ctl_change *ch, struct svc_edit **edits);
-/**
- * Build snapshots for up to @p budget TSC cycles (0: no limit; at least
- * one snapshot per call). @return 0 when everything is built,
- * -EINPROGRESS when more is left, -ENOMEM.
- */
-int ctl_change_build(struct ctl_change *ch, uint64_t budget);
+/** Build every snapshot and the index. @return 0, -ENOMEM, or -ECANCELED (ctl_change_cancel()). */
+int ctl_change_build(struct ctl_change *ch);
+/** About how long building @p ch takes, in nanoseconds (its Maglev tables). */
+uint64_t ctl_change_cost_ns(const struct ctl_change *ch);
 /** Install and publish everything; frees @p ch. */
 void ctl_change_commit(struct ctl_change *ch);
 /** Give back what planning took; frees @p ch. */
@@ -291,11 +289,12 @@ void ctl_change_abort(struct ctl_change *ch);
  */
 int ctl_change_run(struct ctl_change *ch, bool visible, struct lp_diag *err);
 /**
- * Build @p ch in slices from lp_ctl_poll() and call @p done when it is
- * committed or abandoned. It becomes the change in flight (c->change).
+ * Build @p ch on a helper thread; lp_ctl_poll() commits it once built and
+ * calls @p done. It becomes the change in flight (c->change).
+ * @return 0, or -errno when no thread could start (@p ch is still yours).
  */
-void ctl_change_defer(struct ctl_change *ch, lp_ctl_done_fn *done, void *arg);
-/** One slice of the change in flight, if any (lp_ctl_poll()). */
+int ctl_change_defer(struct ctl_change *ch, lp_ctl_done_fn *done, void *arg);
+/** Commit the change in flight if it is built (lp_ctl_poll()). */
 void ctl_change_poll(struct lp_ctl *c);
 /** Abandon the change in flight, if any: its callback gets -ECANCELED. */
 void ctl_change_cancel(struct lp_ctl *c);

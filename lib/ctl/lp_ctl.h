@@ -30,10 +30,10 @@ struct lp_ctl;
 struct lp_ctl_opts {
 	uint32_t max_workers;	/**< 0: one worker per EAL worker lcore */
 	uint32_t ring_size;	/**< rx/tx descriptors per queue, 0: 1024 */
-	/** Time the control thread spends building a reload's snapshots (Maglev
-	 * tables) in one control-loop pass, in microseconds; 0: 5000. At least
-	 * one snapshot is built per pass. */
-	uint32_t build_slice_us;
+	/** A reload whose snapshots (Maglev tables) take longer than this to
+	 * build, in microseconds (estimated from their sizes), is built on a
+	 * helper thread while the control thread goes on; 0: 20000. */
+	uint32_t inline_build_us;
 };
 
 /**
@@ -85,12 +85,12 @@ int lp_ctl_apply(struct lp_ctl *c, const struct lp_config *next, struct lp_diag 
 typedef void lp_ctl_done_fn(void *arg, int ret, const struct lp_diag *diag);
 
 /**
- * Reload without holding the control thread: as lp_ctl_apply(), but what
- * takes long to build (Maglev tables) is built in slices of
- * lp_ctl_opts.build_slice_us during later lp_ctl_poll() calls, and
- * published as a whole once everything is built. Meanwhile the running
- * configuration serves, views show it, and other changes are refused with
- * -EBUSY (health-check verdicts wait for their next probe).
+ * Reload without holding the control thread: as lp_ctl_apply(), but when
+ * its snapshots take long to build (lp_ctl_opts.inline_build_us) they are
+ * built on a helper thread, and the lp_ctl_poll() that finds them built
+ * publishes them as a whole. Meanwhile the running configuration serves,
+ * views show it, and other changes are refused with -EBUSY (health-check
+ * verdicts wait for their next probe).
  * @return 0 when already applied (a small change), -EINPROGRESS when
  *   @p done will be called from lp_ctl_poll() (or with -ECANCELED from
  *   lp_ctl_apply_cancel(), lp_ctl_stop(), lp_ctl_destroy()), else -errno

@@ -278,21 +278,11 @@ lp_ctl_apply_start(struct lp_ctl *c, const struct lp_config *next, struct lp_dia
 
 	if (ch == NULL)
 		return ret;
-	/* What one slice builds goes out at once; more is built in slices
-	 * between control-loop passes, and published when all is built. */
-	ret = ctl_change_build(ch, c->slice_cycles);
-	if (ret == 0) {
-		ctl_change_commit(ch);
-		ctl_wait_visible(c);
-		return 0;
-	}
-	if (ret != -EINPROGRESS) {
-		ctl_change_abort(ch);
-		lp_diag_add(d, "out of memory building the new configuration: nothing changed");
-		return ret;
-	}
-	ctl_change_defer(ch, done, arg);
-	return -EINPROGRESS;
+	/* A small change is built here and now; a big one on a helper thread,
+	 * published as a whole once everything is built. */
+	if (ctl_change_cost_ns(ch) > c->inline_build_ns && ctl_change_defer(ch, done, arg) == 0)
+		return -EINPROGRESS;
+	return ctl_change_run(ch, true, d);
 }
 
 void

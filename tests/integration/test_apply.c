@@ -2,7 +2,7 @@
 /*
  * Every change is all or nothing. For each kind of change (a reload that
  * adds, removes, replaces and changes services and backends; each CLI
- * change; a reload built in slices; start-up) the test makes allocation
+ * change; a reload built on the helper thread; start-up) the test makes allocation
  * N of the change fail, for N = 0, 1, 2, ... until the change succeeds
  * with no allocation failing. After every failed attempt:
  *  - `show config`, every service's and backend's view, the counters and
@@ -82,7 +82,7 @@ static uint8_t (*out)[2048];
 static uint32_t *lens;
 static int web_be[CLIENTS], plain_be[CLIENTS];
 static unsigned int total_n;	/* failed attempts over all cases */
-static unsigned int in_flight, failed_in_slice;	/* reloads built in slices; of them, failed there */
+static unsigned int in_flight, failed_on_helper;	/* reloads built on the helper; of them, failed there */
 
 /* ---- what must not change ---- */
 
@@ -397,7 +397,7 @@ async_done(void *arg, int ret, const struct lp_diag *d)
 	r->n_msgs = d->n;
 }
 
-/* A reload built in slices of the control loop (one snapshot per pass). */
+/* A reload built on the helper thread while the control loop goes on. */
 static int
 do_reload_async(void *arg, struct lp_diag *d)
 {
@@ -405,6 +405,7 @@ do_reload_async(void *arg, struct lp_diag *d)
 	struct async_result r = { 0 };
 	int ret = lp_ctl_apply_start(ctl, next, d, async_done, &r);
 	unsigned int passes = 0;
+	uint64_t hz = rte_get_tsc_hz(), deadline = rte_rdtsc() + 60 * hz;
 
 	lp_config_free(next);
 	if (ret != -EINPROGRESS)
@@ -413,16 +414,18 @@ do_reload_async(void *arg, struct lp_diag *d)
 	CU_ASSERT(lp_ctl_busy(ctl));
 	/* Meanwhile other changes wait. */
 	CU_ASSERT(lp_ctl_service_del(ctl, "web", NULL) == -EBUSY);
-	while (!r.done) {
+	while (!r.done && rte_rdtsc() < deadline) {
 		lp_ctl_poll(ctl, rte_rdtsc());
 		passes++;
+		rte_delay_us_sleep(100);
 	}
+	CU_ASSERT_FATAL(r.done);
 	CU_ASSERT(passes >= 1);
 	CU_ASSERT(!lp_ctl_busy(ctl));
 	if (r.ret != 0) {
-		failed_in_slice++;
+		failed_on_helper++;
 		if (r.n_msgs > 0)
-			lp_diag_add(d, "failed in a slice");
+			lp_diag_add(d, "failed on the helper thread");
 	}
 	return r.ret;
 }
@@ -479,8 +482,8 @@ heap_used(void)
 static void
 test_startup_fails_cleanly(void)
 {
-	/* Reloads with lp_ctl_apply_start() build one snapshot per pass. */
-	struct lp_ctl_opts o = { .build_slice_us = 1 };
+	/* Reloads with lp_ctl_apply_start() are built on the helper thread. */
+	struct lp_ctl_opts o = { .inline_build_us = 1 };
 	struct lp_config *cfg = itest_config(base_yaml);
 	unsigned int n;
 
@@ -562,20 +565,20 @@ test_reload_is_all_or_nothing(void)
 }
 
 static void
-test_reload_in_slices_is_all_or_nothing(void)
+test_reload_on_helper_is_all_or_nothing(void)
 {
 	CU_ASSERT_FATAL(ctl != NULL);
 	char *base = config_text(), *got;
 
-	every_allocation("reload in slices", do_reload_async, (void *)next_yaml);
+	every_allocation("reload on the helper thread", do_reload_async, (void *)next_yaml);
 	got = config_text();
 	CU_ASSERT(strcmp(got, base) != 0);
 	free(got);
-	every_allocation("reload in slices, back", do_reload_async, (void *)base_yaml);
+	every_allocation("reload on the helper thread, back", do_reload_async, (void *)base_yaml);
 	got = config_text();
 	CU_ASSERT(strcmp(got, base) == 0);
-	printf("\n    %u reloads went on in slices, %u of them failed in a slice", in_flight, failed_in_slice);
-	CU_ASSERT(in_flight > 0 && failed_in_slice > 0);
+	printf("\n    %u reloads were built on the helper thread, %u of them failed there", in_flight, failed_on_helper);
+	CU_ASSERT(in_flight > 0 && failed_on_helper > 0);
 	free(got);
 	free(base);
 }
@@ -701,7 +704,7 @@ main(int argc, char **argv)
 	static const struct lp_test_case cases[] = {
 		{ "start-up fails cleanly at every allocation", test_startup_fails_cleanly },
 		{ "reload is all or nothing", test_reload_is_all_or_nothing },
-		{ "reload in slices is all or nothing", test_reload_in_slices_is_all_or_nothing },
+		{ "reload on a helper thread is all or nothing", test_reload_on_helper_is_all_or_nothing },
 		{ "CLI changes are all or nothing", test_cli_changes_are_all_or_nothing },
 		{ NULL, NULL },
 	};
