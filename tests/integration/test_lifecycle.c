@@ -4,8 +4,11 @@
  * drain keeps old bindings and takes no new ones; down moves only its
  * clients; bounded load caps every backend at c x mean under a skewed
  * client mix; rebalance gives a new backend its share of idle clients;
- * slow start ramps a new backend; drain-then-remove; reload keeps flows and
- * an invalid reload changes nothing.
+ * slow start ramps a new backend; drain-then-remove (and only the drained
+ * backend's bindings go); a backend id reused by a new backend is a new
+ * backend; a replaced snapshot lives until every reader is done with it;
+ * reload keeps flows and an invalid reload changes nothing.
+ * Waits are polls for the condition, with a generous deadline.
  */
 #include <math.h>
 #include <netinet/in.h>
@@ -13,7 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
 #include <rte_cycles.h>
+#include <rte_rcu_qsbr.h>
 
 #include "itest.h"
 #include "lp_test.h"
@@ -64,7 +72,9 @@ static const char config_yaml[] =
 	"      backends: [ { address: 10.1.0.11, port: 8088 }, { address: 10.1.0.12, port: 8088 },\n"
 	"      { address: 10.1.0.13, port: 8088 } ] }\n"
 	"  - { name: reload, vip: 10.0.0.109, port: 80, backends: [\n"
-	"      { address: 10.1.0.11, port: 8089 }, { address: 10.1.0.12, port: 8089 } ] }\n";
+	"      { address: 10.1.0.11, port: 8089 }, { address: 10.1.0.12, port: 8089 } ] }\n"
+	"  - { name: reuse, vip: 10.0.0.110, port: 80, backends: [\n"
+	"      { address: 10.1.0.11, port: 8090 }, { address: 10.1.0.12, port: 8090 } ] }\n";
 
 #define MAXC 3000
 
@@ -134,6 +144,38 @@ find_view(const char *svc, const char *addr, struct lp_backend_view *v)
 			return 0;
 		}
 	return -1;
+}
+
+/* Run the control loop until @p cond holds or @p ms passed; returns cond. */
+static bool
+poll_until(bool (*cond)(void *arg), void *arg, unsigned int ms)
+{
+	uint64_t end = rte_get_tsc_cycles() + (uint64_t)ms * rte_get_tsc_hz() / 1000;
+
+	while (!cond(arg) && rte_get_tsc_cycles() < end)
+		itest_poll(ctl, 10);
+	return cond(arg);
+}
+
+struct be_ref {
+	const char *svc, *addr;
+};
+
+static bool
+backend_gone(void *arg)
+{
+	const struct be_ref *r = arg;
+	struct lp_backend_view v;
+
+	return find_view(r->svc, r->addr, &v) != 0;
+}
+
+static bool
+no_flows(void *arg)
+{
+	struct lp_flow_view fv[4];
+
+	return lp_ctl_flows(ctl, arg, fv, 4) == 0;
 }
 
 static int
@@ -259,6 +301,14 @@ test_bounded_load_caps_every_backend(void)
 	CU_ASSERT(sv.aff[LP_AFF_NEW] == 1000);
 }
 
+static bool
+rebalanced(void *arg)
+{
+	struct lp_service_view sv;
+
+	return lp_ctl_service_view_by_name(ctl, "rebal", &sv) == 0 && sv.aff[LP_AFF_REBALANCED] >= *(unsigned int *)arg;
+}
+
 static void
 test_rebalance_gives_new_backend_idle_clients(void)
 {
@@ -270,18 +320,21 @@ test_rebalance_gives_new_backend_idle_clients(void)
 	/* 400 clients connect and close (RST): bindings stay, flows go. */
 	send_map("10.0.0.105", range(0, 400), 400, 4000, LP_TCP_SYN, first);
 	send_map("10.0.0.105", range(0, 400), 400, 4000, LP_TCP_RST | LP_TCP_ACK, first);
-	itest_poll(ctl, 2500);	/* FIN/RST timeout 1 s: flows age out */
+	/* FIN/RST timeout 1 s: flows age out, the bindings are idle */
+	CU_ASSERT_FATAL(poll_until(no_flows, "rebal", 10000));
 	CU_ASSERT_FATAL(lp_ctl_backend_add(ctl, "rebal", &b15, NULL) == 0);
 	CU_ASSERT_FATAL(lp_ctl_backend_add(ctl, "rebalref", &b15, NULL) == 0);
-	itest_poll(ctl, 3000);	/* a few full affinity scans */
 	/* Fresh bindings in the reference service show the new Maglev choice. */
 	send_map("10.0.0.106", range(0, 400), 400, 4001, LP_TCP_SYN, ref);
+	for (unsigned int i = 0; i < 400; i++)
+		changed += ref[i] == 15;
+	/* The affinity scan moves them. */
+	CU_ASSERT(poll_until(rebalanced, &changed, 10000));
 	send_map("10.0.0.105", range(0, 400), 400, 4001, LP_TCP_SYN, now);
 	/* Those whose new choice is the new backend moved there; the rest
 	 * stayed (also the few Maglev reshuffled between old backends). */
 	for (unsigned int i = 0; i < 400; i++) {
 		CU_ASSERT(now[i] == (ref[i] == 15 ? 15 : first[i]));
-		changed += ref[i] == 15;
 		on15 += now[i] == 15;
 	}
 	CU_ASSERT(lp_ctl_service_view_by_name(ctl, "rebal", &sv) == 0);
@@ -289,6 +342,15 @@ test_rebalance_gives_new_backend_idle_clients(void)
 	       (unsigned int)sv.aff[LP_AFF_REBALANCED], on15);
 	CU_ASSERT(sv.aff[LP_AFF_REBALANCED] == changed);
 	CU_ASSERT(on15 >= 400 / 5 * 6 / 10);
+}
+
+static bool
+ramped(void *arg)
+{
+	const struct lp_backend_view *v1 = arg;
+	struct lp_backend_view v;
+
+	return find_view("slow", "10.1.0.12", &v) == 0 && v.eff_weight > v1->eff_weight;
 }
 
 static void
@@ -307,7 +369,7 @@ test_slow_start_ramps_a_new_backend(void)
 	send_map("10.0.0.107", range(0, 1000), 1000, 5000, LP_TCP_SYN, be);
 	for (unsigned int i = 0; i < 1000; i++)
 		to12 += be[i] == 12;
-	itest_poll(ctl, 1500);
+	CU_ASSERT(poll_until(ramped, &v1, 5000));
 	CU_ASSERT_FATAL(find_view("slow", "10.1.0.12", &v2) == 0);
 	printf("\n    new backend: weight %u then %u of 100; %u of 1000 new connections at first\n", v1.eff_weight,
 	       v2.eff_weight, to12);
@@ -320,8 +382,9 @@ test_remove_drains_first(void)
 {
 	static int be[MAXC], again[MAXC], fresh[MAXC];
 	struct lp_ip b12 = ip("10.1.0.12"), b13 = ip("10.1.0.13");
-	struct lp_backend_view v;
+	struct lp_backend_view v, v11, v13;
 	struct lp_service_view sv;
+	uint64_t drained_before;
 
 	send_map("10.0.0.108", range(0, 300), 300, 6000, LP_TCP_SYN, be);
 	CU_ASSERT_FATAL(lp_ctl_backend_del(ctl, "remove", &b12, 8088, NULL) == 0);
@@ -344,16 +407,124 @@ test_remove_drains_first(void)
 			c = ip(cip);
 			CU_ASSERT(lp_ctl_affinity_clear(ctl, "remove", &c, NULL) == 1);
 		}
-	itest_poll(ctl, 600);
-	CU_ASSERT(find_view("remove", "10.1.0.12", &v) != 0);
-	/* Another one with bindings left: gone after drainTimeoutSeconds. */
+	CU_ASSERT(poll_until(backend_gone, &(struct be_ref){ "remove", "10.1.0.12" }, 5000));
+	/* Another one with bindings left: gone after drainTimeoutSeconds, its
+	 * bindings with it (counted drained), and no one else's. */
+	CU_ASSERT_FATAL(find_view("remove", "10.1.0.11", &v11) == 0);
+	CU_ASSERT_FATAL(find_view("remove", "10.1.0.13", &v13) == 0);
+	CU_ASSERT_FATAL(lp_ctl_service_view_by_name(ctl, "remove", &sv) == 0);
+	drained_before = sv.aff[LP_AFF_DRAINED];
+	CU_ASSERT(v13.active > 0);
 	CU_ASSERT_FATAL(lp_ctl_backend_del(ctl, "remove", &b13, 8088, NULL) == 0);
 	CU_ASSERT(find_view("remove", "10.1.0.13", &v) == 0 && v.removing);
-	itest_poll(ctl, 3000);
-	CU_ASSERT(find_view("remove", "10.1.0.13", &v) != 0);
+	CU_ASSERT(poll_until(backend_gone, &(struct be_ref){ "remove", "10.1.0.13" }, 10000));
 	CU_ASSERT(lp_ctl_service_view_by_name(ctl, "remove", &sv) == 0);
-	CU_ASSERT(sv.aff[LP_AFF_DRAINED] > 0);
+	CU_ASSERT(sv.aff[LP_AFF_DRAINED] - drained_before == v13.active);
 	CU_ASSERT(sv.aff[LP_AFF_CLEARED] > 0);
+	CU_ASSERT(find_view("remove", "10.1.0.11", &v) == 0 && v.active == v11.active);
+	send_map("10.0.0.108", range(0, 300), 300, 6002, LP_TCP_SYN, again);
+	for (unsigned int i = 0; i < 300; i++)
+		if (be[i] == 11)
+			CU_ASSERT(again[i] == 11);
+}
+
+/*
+ * A backend removed at once gives up its id; a backend added later takes
+ * it, with a new generation. The old backend's flows must not take the
+ * newcomer for their backend: they are chosen again, over every backend.
+ */
+static void
+test_a_reused_backend_id_is_a_new_backend(void)
+{
+	static int be[MAXC], after[MAXC];
+	struct lp_cfg_backend b13 = { .addr = ip("10.1.0.13"), .port = 8090, .weight = 1 };
+	struct lp_ip b11 = ip("10.1.0.11");
+	struct lp_backend_view v11, v13;
+	unsigned int were11 = 0, to12 = 0, to13 = 0;
+
+	send_map("10.0.0.110", range(0, 400), 400, 9000, LP_TCP_SYN, be);
+	CU_ASSERT_FATAL(find_view("reuse", "10.1.0.11", &v11) == 0);
+	CU_ASSERT_FATAL(lp_ctl_backend_del(ctl, "reuse", &b11, 8090, NULL) == 0);
+	CU_ASSERT_FATAL(lp_ctl_backend_add(ctl, "reuse", &b13, NULL) == 0);
+	CU_ASSERT_FATAL(find_view("reuse", "10.1.0.13", &v13) == 0);
+	CU_ASSERT(v13.id == v11.id);	/* the id was reused */
+	send_map("10.0.0.110", range(0, 400), 400, 9000, LP_TCP_ACK, after);
+	for (unsigned int i = 0; i < 400; i++) {
+		if (be[i] != 11) {
+			CU_ASSERT(after[i] == be[i]);	/* .12's flows stay */
+			continue;
+		}
+		were11++;
+		to12 += after[i] == 12;
+		to13 += after[i] == 13;
+	}
+	printf("\n    %u flows of the removed backend: %u to .12, %u to its id's new backend\n", were11, to12, to13);
+	CU_ASSERT(were11 > 0 && to12 > 0 && to13 > 0 && to12 + to13 == were11);
+}
+
+/* An RCU reader besides the workers, holding service @svc_id's snapshot. */
+struct reader {
+	struct lp_dp *dp;
+	uint32_t svc_id;
+	_Atomic int stage;	/* 1: holding the snapshot, 2: done */
+	bool same;		/* what it read at the end equals what it read first */
+};
+
+#define READER_ID (LP_MAX_WORKERS - 1)	/* a thread id no worker has */
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *r = arg;
+	const struct lp_svc *s;
+	struct lp_svc copy;
+	uint32_t gen0, gen1;
+
+	rte_rcu_qsbr_thread_register(r->dp->qsbr, READER_ID);
+	rte_rcu_qsbr_thread_online(r->dp->qsbr, READER_ID);
+	s = lp_svc_get(&r->dp->svcs, r->svc_id);
+	copy = *s;
+	gen0 = s->be[0].gen;
+	atomic_store(&r->stage, 1);
+	/* The control thread publishes a new snapshot; the old one, ours,
+	 * must stay as it was until we pass a quiescent state. */
+	while (lp_svc_get(&r->dp->svcs, r->svc_id) == s)
+		usleep(100);
+	usleep(50 * 1000);
+	gen1 = s->be[0].gen;
+	r->same = memcmp(&copy, s, sizeof(copy)) == 0 && gen0 == gen1;
+	/* Done before the quiescent state: a writer that waits for it sees 2. */
+	atomic_store(&r->stage, 2);
+	rte_rcu_qsbr_quiescent(r->dp->qsbr, READER_ID);
+	rte_rcu_qsbr_thread_offline(r->dp->qsbr, READER_ID);
+	rte_rcu_qsbr_thread_unregister(r->dp->qsbr, READER_ID);
+	return NULL;
+}
+
+/*
+ * A change waits for a grace period before it frees the snapshot it
+ * replaced: a reader that loaded the old pointer (as a worker does at the
+ * start of a burst) still reads it intact after the new one is published.
+ */
+static void
+test_a_replaced_snapshot_outlives_its_readers(void)
+{
+	struct lp_service_view sv;
+	struct reader r = { .dp = lp_ctl_dp(ctl) };
+	struct lp_ip b11 = ip("10.1.0.11");
+	pthread_t t;
+
+	CU_ASSERT_FATAL(lp_ctl_service_view_by_name(ctl, "reload", &sv) == 0);
+	r.svc_id = sv.id;
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, reader_main, &r) == 0);
+	while (atomic_load(&r.stage) != 1)
+		usleep(100);
+	/* Returns once every reader, ours included, has seen the new snapshot. */
+	CU_ASSERT(lp_ctl_backend_set_weight(ctl, "reload", &b11, 8089, 7, NULL) == 0);
+	CU_ASSERT(atomic_load(&r.stage) == 2);
+	pthread_join(t, NULL);
+	CU_ASSERT(r.same);
+	CU_ASSERT(lp_ctl_backend_set_weight(ctl, "reload", &b11, 8089, 1, NULL) == 0);
 }
 
 static char *
@@ -436,6 +607,8 @@ main(int argc, char **argv)
 		{ "rebalance gives a new backend idle clients", test_rebalance_gives_new_backend_idle_clients },
 		{ "slow start ramps a new backend", test_slow_start_ramps_a_new_backend },
 		{ "remove drains first", test_remove_drains_first },
+		{ "a reused backend id is a new backend", test_a_reused_backend_id_is_a_new_backend },
+		{ "a replaced snapshot outlives its readers", test_a_replaced_snapshot_outlives_its_readers },
 		{ "reload keeps flows and refuses bad files", test_reload_keeps_flows_and_refuses_bad_files },
 		{ NULL, NULL },
 	};
