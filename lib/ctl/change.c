@@ -197,10 +197,12 @@ ctl_change_add(struct ctl_change *ch, const struct lp_cfg_service *cfg, struct l
 int
 ctl_change_settings(struct ctl_change *ch, const struct lp_config *next)
 {
-	ch->neighbors = ctl_calloc(next->n_neighbors, sizeof(*ch->neighbors));
-	if (ch->neighbors == NULL)
-		return -ENOMEM;
-	memcpy(ch->neighbors, next->neighbors, next->n_neighbors * sizeof(*ch->neighbors));
+	if (next->n_neighbors > 0) {
+		ch->neighbors = ctl_calloc(next->n_neighbors, sizeof(*ch->neighbors));
+		if (ch->neighbors == NULL)
+			return -ENOMEM;
+		memcpy(ch->neighbors, next->neighbors, next->n_neighbors * sizeof(*ch->neighbors));
+	}
 	ch->n_neighbors = next->n_neighbors;
 	ch->flows = next->flows;
 	ch->settings = true;
