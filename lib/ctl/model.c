@@ -142,7 +142,8 @@ ctl_svc_copy(const struct msvc *s)
 		free(n);
 		return NULL;
 	}
-	memcpy(n->be, s->be, s->n_be * sizeof(*n->be));
+	if (s->n_be > 0)
+		memcpy(n->be, s->be, s->n_be * sizeof(*n->be));
 	return n;
 }
 
