@@ -12,7 +12,8 @@
  *  - traffic goes where it went: established flows and bound clients keep
  *    their backends.
  * The change that finally succeeds gives what the same change gave
- * without any failure. Start-up that fails leaves no memory, ring, pool
+ * without any failure; a reload that removes a service takes that
+ * service's bindings out of the table, and no other service's. Start-up that fails leaves no memory, ring, pool
  * or port behind, and a later start-up works.
  */
 #include <netinet/in.h>
@@ -533,17 +534,43 @@ test_startup_fails_cleanly(void)
 
 /* ---- reload ---- */
 
+static int
+count_binding(void *ctx, const struct lp_binding_view *b)
+{
+	(void)b;
+	(*(uint32_t *)ctx)++;
+	return 0;
+}
+
+/* Bindings of the service named @p name, walked in the table. */
+static uint32_t
+bindings_of(const char *name)
+{
+	uint32_t n = 0;
+
+	lp_ctl_affinity_walk(ctl, name, NULL, count_binding, &n);
+	return n;
+}
+
 static void
 test_reload_is_all_or_nothing(void)
 {
 	CU_ASSERT_FATAL(ctl != NULL);
 
 	char *base, *target, *got;
+	uint32_t web_bindings;
 
 	CU_ASSERT_FATAL(ctl != NULL);
 	base = config_text();
-	/* What the reload gives with no failure, and back. */
+	/* What the reload gives with no failure, and back. The removed
+	 * service's bindings go with it: the services that take the ids
+	 * this reload frees (replaced 'moved', new 'fresh') start with none;
+	 * and no other service's bindings go. */
+	CU_ASSERT(bindings_of("gone") > 0 && bindings_of("web") > 0);
+	web_bindings = bindings_of("web");
 	CU_ASSERT_FATAL(do_reload((void *)next_yaml, NULL) == 0);
+	CU_ASSERT(bindings_of("moved") == 0 && bindings_of("fresh") == 0);
+	CU_ASSERT(bindings_of("web") == web_bindings);
 	target = config_text();
 	CU_ASSERT(strcmp(base, target) != 0);
 	CU_ASSERT_FATAL(do_reload((void *)base_yaml, NULL) == 0);
