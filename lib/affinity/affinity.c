@@ -64,6 +64,7 @@ lp_aff_create(const char *name, uint32_t capacity, int socket, struct rte_rcu_qs
 		return NULL;
 	}
 	t->qsbr = qsbr;
+	t->provisional_s = LP_AFF_PROVISIONAL_S_DEFAULT;
 	t->h = rte_hash_create(&hp);
 	if (t->h == NULL)
 		goto fail;
@@ -114,6 +115,7 @@ lp_aff_insert(struct lp_aff_table *t, const struct lp_aff_key *k, hash_sig_t sig
 	 * scan never sees a used entry without its key. */
 	if (!atomic_load_explicit(&e->used, memory_order_acquire)) {
 		e->key = *k;
+		atomic_store_explicit(&e->state, LP_AFF_ST_PROVISIONAL, memory_order_relaxed);
 		atomic_store_explicit(&e->created, now_s, memory_order_relaxed);
 		atomic_store_explicit(&e->last_seen, now_s, memory_order_relaxed);
 		atomic_store_explicit(&e->used, 1, memory_order_release);
@@ -133,6 +135,7 @@ recycle(struct lp_aff_table *t, uint32_t pos)
 	atomic_store_explicit(&e->flows, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->last_seen, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->created, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->state, LP_AFF_ST_PROVISIONAL, memory_order_relaxed);
 	memset(&e->key, 0, sizeof(e->key));
 	atomic_thread_fence(memory_order_release);
 	rte_hash_free_key_with_position(t->h, (int32_t)pos);
@@ -170,6 +173,71 @@ lp_aff_delete(struct lp_aff_table *t, uint32_t pos)
 	t->dead[t->n_dead].token = rte_rcu_qsbr_start(t->qsbr);
 	t->n_dead++;
 	return 0;
+}
+
+bool
+lp_aff_doom(struct lp_aff_table *t, uint32_t pos)
+{
+	struct lp_aff_entry *e;
+	uint8_t want = LP_AFF_ST_PROVISIONAL;
+
+	if (pos >= t->n_pos)
+		return false;
+	e = &t->e[pos];
+	if (!atomic_load_explicit(&e->used, memory_order_acquire))
+		return false;
+	return atomic_compare_exchange_strong_explicit(&e->state, &want, LP_AFF_ST_DOOMED, memory_order_relaxed,
+						       memory_order_relaxed);
+}
+
+/* One pass of lp_aff_reclaim_provisional() over [from, from + budget). */
+static uint32_t
+reclaim_pass(struct lp_aff_table *t, uint32_t from, uint32_t budget, uint32_t want, uint32_t now_s,
+	     uint32_t min_idle_s, void (*fn)(void *ctx, const struct lp_aff_entry *e, uint64_t target), void *ctx)
+{
+	uint32_t done = 0;
+
+	for (uint32_t i = 0, pos = from; i < budget && done < want; i++, pos = pos + 1 == t->n_pos ? 0 : pos + 1) {
+		struct lp_aff_entry *e = &t->e[pos];
+		uint32_t seen;
+		uint64_t tg;
+
+		if (!atomic_load_explicit(&e->used, memory_order_acquire) || !lp_aff_provisional(e))
+			continue;
+		seen = atomic_load_explicit(&e->last_seen, memory_order_relaxed);
+		if (min_idle_s > 0 && (int32_t)(now_s - seen) < (int32_t)min_idle_s)
+			continue;
+		if (!lp_aff_doom(t, pos))
+			continue;	/* a worker confirmed it just now */
+		tg = lp_aff_target(e);
+		if (lp_aff_delete(t, pos) != 0)
+			continue;
+		if (fn != NULL)
+			fn(ctx, e, tg);
+		done++;
+	}
+	return done;
+}
+
+uint32_t
+lp_aff_reclaim_provisional(struct lp_aff_table *t, uint32_t want, uint32_t budget, uint32_t now_s,
+			   uint32_t min_idle_s, void (*fn)(void *ctx, const struct lp_aff_entry *e, uint64_t target),
+			   void *ctx)
+{
+	uint32_t from = t->reclaim_cursor, done;
+
+	if (budget > t->n_pos)
+		budget = t->n_pos;
+	if (want == 0 || budget == 0)
+		return 0;
+	/* The oldest first: a provisional binding idle for a while most likely
+	 * belongs to a spoofed SYN, while one a few milliseconds old may be a
+	 * real client whose handshake is under way. */
+	done = reclaim_pass(t, from, budget, want, now_s, min_idle_s, fn, ctx);
+	if (done < want && min_idle_s > 0)
+		done += reclaim_pass(t, from, budget, want - done, now_s, 0, fn, ctx);
+	t->reclaim_cursor = (uint32_t)(((uint64_t)from + budget) % t->n_pos);
+	return done;
 }
 
 unsigned int

@@ -19,6 +19,20 @@
  *
  * last_seen is refreshed at most once a second per entry, so the shared
  * cache line is written rarely even when many workers carry the client.
+ *
+ * A binding is born provisional: the packet that created it (a bare SYN,
+ * or a UDP datagram) proves nothing about its source, and a flood of
+ * spoofed SYNs would otherwise fill the table with bindings that live
+ * timeoutSeconds each and lock later clients out. It is confirmed when one
+ * of its connections shows the client is real (lp_aff_confirm(): the TCP
+ * handshake completed, or a UDP flow's second packet). Until then it lives
+ * only `provisional_s` after its last use (the SYN-state flow timeout), and
+ * when the table nears full the control thread reclaims provisional
+ * bindings to make room (lp_aff_reclaim_provisional()), never confirmed
+ * ones. The state byte goes provisional -> confirmed (a worker) or
+ * provisional -> doomed (the control thread, just before deleting) by
+ * compare-and-swap, so a binding confirmed at the moment it is reclaimed
+ * is either kept or counted as reclaimed, never both.
  */
 #ifndef LP_AFFINITY_H
 #define LP_AFFINITY_H
@@ -51,7 +65,10 @@ struct lp_aff_key {
 	X(DRAINED,    "drained",    "binding removed when its draining backend was removed") \
 	X(SPILLED,    "spilled",    "new binding sent past a backend over its bounded-load share") \
 	X(REBALANCED, "rebalanced", "idle binding moved to its new Maglev choice after scale-out") \
-	X(CLEARED,    "cleared",    "binding removed by `clear affinity`")
+	X(CLEARED,    "cleared",    "binding removed by `clear affinity`") \
+	X(CONFIRMED,  "confirmed",  "provisional binding confirmed: a connection of its client completed a handshake") \
+	X(UNCONFIRMED, "unconfirmed", "provisional binding removed after its short life without a completed handshake") \
+	X(RECLAIMED,  "reclaimed",  "provisional binding removed to make room while the affinity table was nearly full")
 
 enum lp_aff_reason {
 #define LP_AFF_ENUM(name, str, help) LP_AFF_##name,
@@ -70,13 +87,21 @@ struct lp_aff_entry {
 	_Atomic uint32_t flows;		/**< live flows pinned to this binding */
 	_Atomic uint32_t created;	/**< limpet seconds */
 	_Atomic uint8_t used;		/**< key present (set by the inserter) */
-	uint8_t pad[3];
+	_Atomic uint8_t state;		/**< enum lp_aff_state */
+	uint8_t pad[2];
 	struct lp_aff_key key;		/**< copy for the control thread's scans */
 	uint8_t pad2[64 - 48];
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct lp_aff_entry) == 64, "one cache line per binding");
 _Static_assert(sizeof(struct lp_aff_key) == 24, "three words: lp_aff_key_make(), lp_aff_sig()");
+
+/** A binding's standing (struct lp_aff_entry's state). */
+enum lp_aff_state {
+	LP_AFF_ST_PROVISIONAL = 0,	/**< created by a connection that has not completed a handshake */
+	LP_AFF_ST_CONFIRMED = 1,	/**< one of its connections completed a handshake */
+	LP_AFF_ST_DOOMED = 2,	/**< being reclaimed by the control thread */
+};
 
 static inline uint32_t
 lp_aff_serial(uint64_t t)
@@ -109,6 +134,9 @@ lp_aff_make(uint32_t serial, uint16_t id, uint16_t gen)
 	return (uint64_t)serial << 32 | (uint64_t)(uint16_t)(id + 1) << 16 | gen;
 }
 
+/** Life of a provisional binding until the control thread sets one (flows.tcp_syn_timeout's default). */
+#define LP_AFF_PROVISIONAL_S_DEFAULT 10u
+
 struct lp_aff_table {
 	struct rte_hash *h;
 	struct lp_aff_entry *e;		/**< by position */
@@ -116,6 +144,8 @@ struct lp_aff_table {
 	uint32_t capacity;
 	/* control thread only */
 	struct rte_rcu_qsbr *qsbr;
+	uint32_t provisional_s;		/**< life of a provisional binding after its last use */
+	uint32_t reclaim_cursor;	/**< where lp_aff_reclaim_provisional() goes on */
 	uint32_t scan_cursor;
 	uint32_t n_dead, dead_cap;
 	struct lp_aff_dead *dead;	/**< deleted, waiting for a grace period */
@@ -210,7 +240,7 @@ lp_aff_lookup_bulk(const struct lp_aff_table *t, const void **keys, hash_sig_t *
 
 /**
  * Find or add the key (workers; takes the hash's writer lock on a miss).
- * A new entry starts unbound with last_seen = created = @p now_s.
+ * A new entry starts unbound and provisional with last_seen = created = @p now_s.
  * @return position, or -ENOSPC when the table is full.
  */
 int32_t lp_aff_insert(struct lp_aff_table *t, const struct lp_aff_key *k, hash_sig_t sig, uint32_t now_s);
@@ -244,11 +274,73 @@ lp_aff_set(struct lp_aff_entry *e, uint64_t *expected, uint16_t id, uint16_t gen
 }
 
 /**
+ * Confirm the binding at @p e if it still is the one a flow pinned
+ * (@p serial) and still provisional (workers, lock-free).
+ * @return true when this call confirmed it (count it once).
+ */
+static inline bool
+lp_aff_confirm(struct lp_aff_entry *e, uint32_t serial)
+{
+	uint8_t want = LP_AFF_ST_PROVISIONAL;
+
+	if (atomic_load_explicit(&e->state, memory_order_relaxed) != LP_AFF_ST_PROVISIONAL ||
+	    lp_aff_serial(lp_aff_target(e)) != serial)
+		return false;
+	return atomic_compare_exchange_strong_explicit(&e->state, &want, LP_AFF_ST_CONFIRMED, memory_order_relaxed,
+						       memory_order_relaxed);
+}
+
+/** True while the binding at @p e awaits confirmation. */
+static inline bool
+lp_aff_provisional(const struct lp_aff_entry *e)
+{
+	return atomic_load_explicit(&e->state, memory_order_relaxed) == LP_AFF_ST_PROVISIONAL;
+}
+
+/**
+ * Control thread: has the binding at @p e, last used at @p seen, outlived
+ * its life at @p now_s? A confirmed binding lives @p timeout_s (its
+ * service's timeoutSeconds), a provisional one the shorter of that and the
+ * table's provisional_s.
+ */
+static inline bool
+lp_aff_expired(const struct lp_aff_table *t, const struct lp_aff_entry *e, uint32_t seen, uint32_t now_s,
+	       uint32_t timeout_s)
+{
+	uint32_t life = timeout_s;
+
+	if (lp_aff_provisional(e) && t->provisional_s < life)
+		life = t->provisional_s;
+	return (int32_t)(now_s - seen) > 0 && now_s - seen > life;
+}
+
+/**
  * Control thread: delete the binding at @p pos. The position is reset and
  * recycled by lp_aff_reclaim() after a grace period.
  * @return 0, or -ENOENT when not in use.
  */
 int lp_aff_delete(struct lp_aff_table *t, uint32_t pos);
+
+/**
+ * Control thread: claim the provisional binding at @p pos for removal
+ * (provisional -> doomed), so that no worker confirms it meanwhile.
+ * @return true when claimed; the caller then deletes it.
+ */
+bool lp_aff_doom(struct lp_aff_table *t, uint32_t pos);
+
+/**
+ * Control thread: make room by deleting up to @p want provisional bindings,
+ * visiting at most @p budget positions from where the last call stopped.
+ * Bindings idle at least @p min_idle_s seconds at @p now_s go first: a
+ * pass takes only those, and a second pass (when the first found too few)
+ * takes younger ones too. Confirmed bindings are never taken. For each one
+ * deleted, @p fn (when not NULL) gets its entry and its target as they
+ * were before the delete.
+ * @return bindings deleted.
+ */
+uint32_t lp_aff_reclaim_provisional(struct lp_aff_table *t, uint32_t want, uint32_t budget, uint32_t now_s,
+				    uint32_t min_idle_s,
+				    void (*fn)(void *ctx, const struct lp_aff_entry *e, uint64_t target), void *ctx);
 
 /** Control thread: recycle deleted positions past their grace period (non-blocking). */
 unsigned int lp_aff_reclaim(struct lp_aff_table *t, bool wait);

@@ -278,8 +278,8 @@ binding_row(void *ctx, const struct lp_binding_view *b)
 		snprintf(client, sizeof(client), "%s", a);
 	if (b->bound)
 		lp_endpoint_format(&b->backend, b->backend_port, be, sizeof(be));
-	cli_table_row(br->t, "%s\t%s\t%u\t%u\t%" PRId64 "\t%u", client, be, b->age_s, b->idle_s,
-		      b->left_s > 0 ? b->left_s : 0, b->flows);
+	cli_table_row(br->t, "%s\t%s\t%u\t%u\t%" PRId64 "\t%u\t%s", client, be, b->age_s, b->idle_s,
+		      b->left_s > 0 ? b->left_s : 0, b->flows, b->provisional ? "provisional" : "confirmed");
 	br->rows++;
 	return 0;
 }
@@ -287,7 +287,7 @@ binding_row(void *ctx, const struct lp_binding_view *b)
 static int
 show_affinity(struct lp_cli *cli, const struct cli_res *r, const struct lp_ip *client)
 {
-	static const char *const head[] = { "CLIENT", "BACKEND", "AGE", "IDLE", "LEFT", "FLOWS" };
+	static const char *const head[] = { "CLIENT", "BACKEND", "AGE", "IDLE", "LEFT", "FLOWS", "STATE" };
 	const char *name = r->v[2].str;
 	struct lp_service_view sv;
 	struct cli_table t;
@@ -298,7 +298,7 @@ show_affinity(struct lp_cli *cli, const struct cli_res *r, const struct lp_ip *c
 		return cli_fail(cli, -ENOENT, "no service '%s'", name);
 	br.prefix_v4 = sv.cfg->prefix_v4;
 	br.prefix_v6 = sv.cfg->prefix_v6;
-	if (cli_table_init(&t, 6, head) != 0)
+	if (cli_table_init(&t, 7, head) != 0)
 		return cli_fail(cli, -ENOMEM, "out of memory");
 	ret = lp_ctl_affinity_walk(cli->ctl, name, client, binding_row, &br);
 	if (ret < 0) {

@@ -175,6 +175,10 @@ publish_counts(struct lp_ctl *c)
 	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++) {
 		struct msvc *s = c->svc[i];
 
+		if (s != NULL) {
+			s->provisional = s->scan_provisional;
+			s->scan_provisional = 0;
+		}
 		for (uint32_t k = 0; s != NULL && k < s->n_be; k++) {
 			struct be_scan *sc = &s->be[k].scan;
 
@@ -184,6 +188,57 @@ publish_counts(struct lp_ctl *c)
 			sc->cur_flows = 0;
 		}
 	}
+}
+
+/* A provisional binding reclaimed to make room: what lp_aff_delete's caller owes. */
+static void
+reclaimed_one(void *ctx, const struct lp_aff_entry *e, uint64_t tg)
+{
+	struct lp_ctl *c = ctx;
+	uint16_t sid = e->key.svc_id;
+	struct msvc *s = sid < LP_MAX_SERVICES ? c->svc[sid] : NULL;
+
+	if (s == NULL)
+		return;
+	unbind_load(s, tg);
+	c->stats->svc[sid].aff[LP_AFF_RECLAIMED]++;
+}
+
+/*
+ * Keep room in the affinity table for new clients: when it is nearly full
+ * (above 15/16 of its capacity), or a worker could not add a binding since
+ * the last look (the cuckoo hash may refuse a key a little before it is
+ * full), delete provisional bindings, idle ones first, down to 7/8. A
+ * flood of spoofed SYNs then only churns provisional bindings among
+ * themselves, and a real client arriving after it finds room. Confirmed
+ * bindings are never taken: when they fill the table, new clients go
+ * without one (aff_full) as before. Bounded per poll (AFF_RECLAIM_SCAN
+ * positions), so a large table is worked through over several polls.
+ */
+#define AFF_RECLAIM_SCAN 65536u
+
+static void
+affinity_make_room(struct lp_ctl *c, uint32_t now_s)
+{
+	struct lp_aff_table *t = c->dp.aff;
+	uint32_t cap = t->capacity, high = cap - cap / 16, low = cap - cap / 8, count;
+	uint64_t full = 0;
+	uint32_t want = 0;
+
+	/* Deleted positions wait out a grace period before they are free
+	 * again; they hold no key, so they are no binding to count. */
+	lp_aff_reclaim(t, false);
+	count = lp_aff_count(t) - t->n_dead;
+	for (uint32_t i = 0; i < c->dp.n_workers; i++)
+		full += c->worker_stats[i]->c[LP_WC_aff_full];
+	if (count >= high)
+		want = count - low;
+	if (full != c->aff_full_seen && want < cap / 16)
+		want = cap / 16;
+	c->aff_full_seen = full;
+	if (want == 0)
+		return;
+	lp_aff_reclaim_provisional(t, want, AFF_RECLAIM_SCAN, now_s, 1, reclaimed_one, c);
 }
 
 void
@@ -216,13 +271,21 @@ ctl_affinity_scan(struct lp_ctl *c, uint64_t now, uint32_t budget)
 			lp_aff_delete(t, pos);
 			continue;
 		}
-		if (now_s - seen > snap->aff_timeout_s && (int32_t)(now_s - seen) > 0) {
+		if (lp_aff_expired(t, e, seen, now_s, snap->aff_timeout_s)) {
+			/* A provisional one is claimed first, so that a worker
+			 * confirming it meanwhile keeps it instead. */
+			bool provisional = lp_aff_provisional(e);
+
+			if (provisional && !lp_aff_doom(t, pos))
+				continue;
 			if (lp_aff_delete(t, pos) == 0) {
 				unbind_load(s, tg);
-				c->stats->svc[sid].aff[LP_AFF_EXPIRED]++;
+				c->stats->svc[sid].aff[provisional ? LP_AFF_UNCONFIRMED : LP_AFF_EXPIRED]++;
 			}
 			continue;
 		}
+		if (lp_aff_provisional(e))
+			s->scan_provisional++;
 		if (lp_aff_bound(tg) && !lp_svc_backend_valid(snap, lp_aff_be_id(tg), lp_aff_be_gen(tg))) {
 			/* Its backend is down or gone: move the binding now, so a
 			 * client that is quiet meanwhile does not return to a
@@ -241,5 +304,6 @@ ctl_affinity_scan(struct lp_ctl *c, uint64_t now, uint32_t budget)
 			}
 		}
 	}
+	affinity_make_room(c, now_s);
 	lp_aff_reclaim(t, false);
 }

@@ -367,6 +367,7 @@ commit_settings(struct ctl_change *ch)
 	/* Flow timeouts: plain stores the workers pick up on their next
 	 * comparison; no snapshot needed. */
 	cfg->flows = ch->flows;
+	c->dp.aff->provisional_s = ch->flows.tcp_syn_timeout;
 	for (uint32_t i = 0; i < c->dp.n_workers; i++)
 		lp_flow_set_timeouts(c->dp.worker[i]->flows, c->dp.hz, ch->flows.tcp_syn_timeout,
 				     ch->flows.tcp_timeout, ch->flows.tcp_fin_timeout, ch->flows.udp_timeout);

@@ -234,6 +234,8 @@ lp_ctl_create(const struct lp_config *cfg, const struct lp_ctl_opts *opts, struc
 		lp_diag_add(d, "cannot create the affinity or neighbor table: %s", rte_strerror(rte_errno));
 		goto fail;
 	}
+	/* A binding no handshake confirmed lives like a flow in SYN state. */
+	c->dp.aff->provisional_s = cfg->flows.tcp_syn_timeout;
 	c->scan_per_poll = c->dp.aff->n_pos / 1000 + 64;
 	if (ctl_ports_setup(c, d) != 0 || setup_routes(c, d) != 0)
 		goto fail;

@@ -104,6 +104,8 @@ struct msvc {
 	/* running state of the rebalance (bindings.c), carried over like a backend's */
 	uint32_t rebalance_budget;	/**< moves left in the current second */
 	uint32_t rebalance_sec;
+	uint32_t provisional;		/**< provisional bindings, by the last full affinity scan */
+	uint32_t scan_provisional;	/**< being counted by the current scan */
 };
 
 /** A change being built (change.c), at most one at a time. */
@@ -142,6 +144,7 @@ struct lp_ctl {
 	/* bindings.c */
 	uint32_t scan_cursor;		/**< affinity scan position */
 	uint32_t scan_per_poll;
+	uint64_t aff_full_seen;		/**< the workers' aff_full at the last look (affinity pressure) */
 	/* port.c */
 	uint32_t inject_rr;		/**< worker that injects the control thread's next packet */
 	/* slowpath.c */

@@ -174,6 +174,7 @@ struct lp_service_view {
 	LP_SVC_COUNTERS(LP_COUNTER_FIELD)
 	uint64_t aff[LP_AFF_REASON_MAX];
 	uint32_t bindings;
+	uint32_t bindings_provisional;	/**< provisional bindings of the service, by the last full scan */
 	uint32_t flows_active;		/**< sum of its backends' flows_active */
 };
 
@@ -240,6 +241,7 @@ struct lp_binding_view {
 	struct lp_ip backend;
 	uint16_t backend_port;
 	bool bound;
+	bool provisional;		/**< no connection of the client completed a handshake yet */
 	uint32_t age_s;			/**< since created */
 	uint32_t idle_s;		/**< since the client's last packet */
 	int64_t left_s;			/**< until it expires */

@@ -168,6 +168,7 @@ fill_service_view(struct lp_ctl *c, const struct msvc *s, struct lp_service_view
 	v->cfg = &s->cfg;
 	v->id = s->id;
 	v->n_backends = s->n_be;
+	v->bindings_provisional = s->provisional;
 	for (uint32_t i = 0; i < s->n_be; i++) {
 		v->n_up += ctl_be_state(s, &s->be[i]) == LP_BE_UP;
 		v->bindings += s->be[i].scan.bindings;
@@ -294,7 +295,9 @@ lp_ctl_affinity_walk(struct lp_ctl *c, const char *svc, const struct lp_ip *clie
 		created = atomic_load(&e->created);
 		v.age_s = now_s - created;
 		v.idle_s = now_s - seen;
-		v.left_s = (int64_t)s->cfg.affinity_timeout_s - (int64_t)v.idle_s;
+		v.provisional = lp_aff_provisional(e);
+		v.left_s = (int64_t)(v.provisional && t->provisional_s < s->cfg.affinity_timeout_s ?
+				     t->provisional_s : s->cfg.affinity_timeout_s) - (int64_t)v.idle_s;
 		v.flows = atomic_load(&e->flows);
 		n++;
 		if (fn(ctx, &v) != 0)

@@ -34,6 +34,8 @@ const struct exp_field exp_service_fields[] = {
 	EXP_GAUGE(struct lp_service_view, "flows_active", flows_active, "flow entries of the service's backends"),
 	EXP_GAUGE(struct lp_service_view, "bindings", bindings,
 		  "affinity bindings to the service's backends, at the last full affinity scan"),
+	EXP_GAUGE(struct lp_service_view, "bindings_provisional", bindings_provisional,
+		  "bindings of the service no completed handshake confirmed yet, at the last full affinity scan"),
 	EXP_GAUGE(struct lp_service_view, "backends", n_backends, "backends configured, draining ones included"),
 	EXP_GAUGE(struct lp_service_view, "backends_up", n_up, "backends that get new clients (up, healthy, not removed)"),
 	{ NULL, false, 0, 0, NULL },

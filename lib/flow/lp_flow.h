@@ -46,6 +46,7 @@ enum lp_flow_state {
 
 #define LP_FLOW_F_AFF 0x01	/**< pinned to an affinity binding (aff_pos valid) */
 #define LP_FLOW_F_LOAD 0x02	/**< counted in its service's per-backend active flows */
+#define LP_FLOW_F_AFF_OK 0x04	/**< its binding was confirmed through it (or found confirmed) */
 
 /**
  * One flow (32 bytes: two per cache line). Once deleted (state FREE) an

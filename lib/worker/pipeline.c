@@ -362,6 +362,11 @@ flow_hit(struct burst *b, struct pkt_ctx *c)
 		return true;
 	if (tcp)
 		tcp_advance(b, s, f, fl);
+	/* A completed handshake (or a UDP flow's second datagram) confirms the
+	 * client's provisional binding; one flag test once it did. */
+	if (unlikely((f->flags & (LP_FLOW_F_AFF | LP_FLOW_F_AFF_OK)) == LP_FLOW_F_AFF) &&
+	    (f->state == LP_FLOW_EST || f->state == LP_FLOW_UDP))
+		sched_binding_confirm(b, s, f);
 	f->last_seen = b->now;
 	if ((f->flags & LP_FLOW_F_AFF) && f->aff_sec != (uint16_t)b->now_s)
 		binding_refresh(b, f);

@@ -127,6 +127,14 @@ place_affinity(struct burst *b, struct pkt_ctx *c, const struct lp_svc *s, const
 	return true;
 }
 
+void
+sched_binding_confirm(struct burst *b, const struct lp_svc *s, struct lp_flow *f)
+{
+	f->flags |= LP_FLOW_F_AFF_OK;
+	if (lp_aff_confirm(&b->dp->aff->e[f->aff_pos], f->aff_serial))
+		b->st->svc[s->id].aff[LP_AFF_CONFIRMED]++;
+}
+
 bool
 sched_place(struct burst *b, struct pkt_ctx *c, const struct lp_svc *s, const struct lp_flow_key *key, bool create,
 	    struct pick *p)

@@ -144,6 +144,9 @@ void fwd_reply(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, cons
  */
 bool sched_place(struct burst *b, struct pkt_ctx *c, const struct lp_svc *s, const struct lp_flow_key *key,
 		 bool create, struct pick *p);
+/* Flow @f showed its client is real (TCP handshake completed, or a second
+ * UDP datagram): confirm the provisional binding it pinned, once per flow. */
+void sched_binding_confirm(struct burst *b, const struct lp_svc *s, struct lp_flow *f);
 
 /* ---- reply.c: NAT replies ---- */
 
