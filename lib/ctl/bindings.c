@@ -218,7 +218,7 @@ reclaimed_one(void *ctx, const struct lp_aff_entry *e, uint64_t tg)
 #define AFF_RECLAIM_SCAN 65536u
 
 static void
-affinity_make_room(struct lp_ctl *c, uint32_t now_s)
+affinity_make_room(struct lp_ctl *c, uint64_t now, uint32_t now_s)
 {
 	struct lp_aff_table *t = c->dp.aff;
 	uint32_t cap = t->capacity, high = cap - cap / 16, low = cap - cap / 8, count;
@@ -236,9 +236,12 @@ affinity_make_room(struct lp_ctl *c, uint32_t now_s)
 	if (full != c->aff_full_seen && want < cap / 16)
 		want = cap / 16;
 	c->aff_full_seen = full;
-	if (want == 0)
+	if (want == 0 || now < c->aff_room_retry)
 		return;
-	lp_aff_reclaim_provisional(t, want, AFF_RECLAIM_SCAN, now_s, 1, reclaimed_one, c);
+	/* A table full of confirmed bindings has nothing to give: look again
+	 * in a tenth of a second, not on every poll. */
+	if (lp_aff_reclaim_provisional(t, want, AFF_RECLAIM_SCAN, now_s, 1, reclaimed_one, c) == 0)
+		c->aff_room_retry = now + c->dp.hz / 10;
 }
 
 void
@@ -304,6 +307,6 @@ ctl_affinity_scan(struct lp_ctl *c, uint64_t now, uint32_t budget)
 			}
 		}
 	}
-	affinity_make_room(c, now_s);
+	affinity_make_room(c, now, now_s);
 	lp_aff_reclaim(t, false);
 }

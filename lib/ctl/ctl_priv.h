@@ -145,6 +145,7 @@ struct lp_ctl {
 	uint32_t scan_cursor;		/**< affinity scan position */
 	uint32_t scan_per_poll;
 	uint64_t aff_full_seen;		/**< the workers' aff_full at the last look (affinity pressure) */
+	uint64_t aff_room_retry;	/**< TSC before which making room is not tried again (nothing to reclaim) */
 	/* port.c */
 	uint32_t inject_rr;		/**< worker that injects the control thread's next packet */
 	/* slowpath.c */
