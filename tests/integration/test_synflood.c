@@ -201,9 +201,11 @@ test_flood_leaves_only_provisional_bindings(void)
 	/* No spoofed SYN completed a handshake, so none confirmed a binding. */
 	CU_ASSERT(reason(LP_AFF_CONFIRMED) == 0);
 	/* Every SYN that found room in the flow table created a binding (the
-	 * others went statelessly: the flow table was full too): far more
-	 * than the table holds, and the overflow was reclaimed or expired. */
-	CU_ASSERT(reason(LP_AFF_NEW) > 4 * CAPACITY);
+	 * others went statelessly: the flow table was full too, until its
+	 * half-open flows aged out): at least a table's worth, so the table
+	 * neared full and the control thread made room in it; what did not
+	 * fit was reclaimed or expired. */
+	CU_ASSERT(reason(LP_AFF_NEW) >= CAPACITY);
 	CU_ASSERT(reason(LP_AFF_RECLAIMED) > 0);
 	CU_ASSERT(reason(LP_AFF_RECLAIMED) + reason(LP_AFF_UNCONFIRMED) >= reason(LP_AFF_NEW) - CAPACITY);
 	itest_assert_workers_balance(ctl);
