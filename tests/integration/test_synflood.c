@@ -13,6 +13,9 @@
  *  4. A third backend is added; each real client opens a new connection:
  *     at least 19 of 20 keep their backend.
  *
+ * First, on a quiet table: a UDP binding is confirmed by its flow's second
+ * datagram.
+ *
  * Before the fix every spoofed SYN left a binding living timeoutSeconds
  * (10800 s): the table stayed full and most real clients got none, so
  * Maglev placed them statelessly and the new backend took about a third.
@@ -56,7 +59,13 @@ static const char config_yaml[] =
 	"    vip: 10.0.0.100\n"
 	"    port: 80\n"
 	"    sessionAffinity: ClientIP\n"
-	"    backends: [ { address: 10.1.0.11, port: 8080 }, { address: 10.1.0.12, port: 8080 } ]\n";
+	"    backends: [ { address: 10.1.0.11, port: 8080 }, { address: 10.1.0.12, port: 8080 } ]\n"
+	"  - name: dns\n"
+	"    vip: 10.0.0.100\n"
+	"    port: 53\n"
+	"    protocol: UDP\n"
+	"    sessionAffinity: ClientIP\n"
+	"    backends: [ { address: 10.1.0.11, port: 53 }, { address: 10.1.0.12, port: 53 } ]\n";
 
 static struct itest_port wan, lan;
 static struct lp_ctl *ctl;
@@ -286,10 +295,41 @@ test_affinity_survives_backend_add_after_flood(void)
 	CU_ASSERT(rte_mempool_avail_count(itest_pool()) > 0);
 }
 
+/* UDP: a client's first datagram makes a provisional binding, the
+ * second datagram of the same flow confirms it (limpet sees no replies in
+ * dsr and tunnel modes, so the client coming back is the evidence). */
+static void
+test_udp_binding_confirmed_by_second_datagram(void)
+{
+	struct one_binding o = { 0, false, -1 };
+	struct lp_service_view v;
+	struct lp_ip client;
+	uint8_t f[256];
+	char ip[32];
+	int len;
+
+	itest_client_ip(ip, sizeof(ip), 17, 7);
+	CU_ASSERT_FATAL(lp_ip_parse(ip, &client) == 0);
+	len = itest_frame(f, sizeof(f), NULL, ip, 5353, "10.0.0.100", 53, IPPROTO_UDP, 0);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, NULL, NULL) == 1);
+	CU_ASSERT(lp_ctl_affinity_walk(ctl, "dns", &client, binding_seen, &o) == 1);
+	CU_ASSERT(o.provisional);
+	CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, NULL, NULL) == 1);
+	o.n = 0;
+	CU_ASSERT(lp_ctl_affinity_walk(ctl, "dns", &client, binding_seen, &o) == 1);
+	CU_ASSERT(!o.provisional);
+	CU_ASSERT_FATAL(lp_ctl_service_view_by_name(ctl, "dns", &v) == 0);
+	CU_ASSERT(v.aff[LP_AFF_CONFIRMED] == 1);
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct lp_test_case cases[] = {
+		{ "a UDP binding is confirmed by the flow's second datagram", test_udp_binding_confirmed_by_second_datagram },
 		{ "a spoofed SYN flood leaves only provisional bindings", test_flood_leaves_only_provisional_bindings },
 		{ "real clients get confirmed bindings after the flood",
 		  test_real_clients_get_confirmed_bindings_after_flood },
