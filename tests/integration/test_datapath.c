@@ -666,9 +666,13 @@ test_affinity_expires_after_timeout(void)
 	int len, n = 0;
 	uint64_t later;
 
+	/* A completed handshake: the binding is confirmed (a bare SYN's would
+	 * be provisional, and expire as `unconfirmed`). */
 	len = itest_frame(f, sizeof(f), NULL, "172.16.200.7", 1234, "10.0.0.104", 80, IPPROTO_TCP, LP_TCP_SYN);
 	CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
-	CU_ASSERT_FATAL(itest_collect(ctl, &lan, 1, 5000, NULL, NULL) == 1);
+	len = itest_frame(f, sizeof(f), NULL, "172.16.200.7", 1234, "10.0.0.104", 80, IPPROTO_TCP, LP_TCP_ACK);
+	CU_ASSERT_FATAL(itest_inject(&wan, f, (uint32_t)len) == 0);
+	CU_ASSERT_FATAL(itest_collect(ctl, &lan, 2, 5000, NULL, NULL) == 2);
 	lp_ip_parse("172.16.200.7", &client);
 	CU_ASSERT(lp_ctl_affinity_walk(ctl, "short", &client, count_binding, &n) == 1);
 	CU_ASSERT(n == 1);
@@ -679,6 +683,7 @@ test_affinity_expires_after_timeout(void)
 	n = 0;
 	CU_ASSERT(lp_ctl_affinity_walk(ctl, "short", &client, count_binding, &n) == 0);
 	CU_ASSERT(lp_ctl_service_view_by_name(ctl, "short", &v) == 0);
+	CU_ASSERT(v.aff[LP_AFF_CONFIRMED] == 1);
 	CU_ASSERT(v.aff[LP_AFF_EXPIRED] == 1);
 	CU_ASSERT(v.aff[LP_AFF_NEW] == 1);
 }

@@ -317,8 +317,10 @@ test_rebalance_gives_new_backend_idle_clients(void)
 	struct lp_service_view sv;
 	unsigned int changed = 0, on15 = 0;
 
-	/* 400 clients connect and close (RST): bindings stay, flows go. */
+	/* 400 clients connect (a handshake confirms their bindings) and close
+	 * (RST): bindings stay, flows go. */
 	send_map("10.0.0.105", range(0, 400), 400, 4000, LP_TCP_SYN, first);
+	send_map("10.0.0.105", range(0, 400), 400, 4000, LP_TCP_ACK, first);
 	send_map("10.0.0.105", range(0, 400), 400, 4000, LP_TCP_RST | LP_TCP_ACK, first);
 	/* FIN/RST timeout 1 s: flows age out, the bindings are idle */
 	CU_ASSERT_FATAL(poll_until(no_flows, "rebal", 10000));
@@ -386,7 +388,9 @@ test_remove_drains_first(void)
 	struct lp_service_view sv;
 	uint64_t drained_before;
 
+	/* Handshakes completed: confirmed bindings, which outlive tcp_syn_timeout. */
 	send_map("10.0.0.108", range(0, 300), 300, 6000, LP_TCP_SYN, be);
+	send_map("10.0.0.108", range(0, 300), 300, 6000, LP_TCP_ACK, be);
 	CU_ASSERT_FATAL(lp_ctl_backend_del(ctl, "remove", &b12, 8088, NULL) == 0);
 	/* Still there, draining, its clients keep it, new ones avoid it. */
 	CU_ASSERT_FATAL(find_view("remove", "10.1.0.12", &v) == 0);
