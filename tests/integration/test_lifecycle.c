@@ -397,6 +397,7 @@ test_remove_drains_first(void)
 	CU_ASSERT(v.removing && v.state == LP_BE_DRAINING && v.active > 0);
 	send_map("10.0.0.108", range(0, 300), 300, 6001, LP_TCP_SYN, again);
 	send_map("10.0.0.108", range(300, 300), 300, 6000, LP_TCP_SYN, fresh);
+	send_map("10.0.0.108", range(300, 300), 300, 6000, LP_TCP_ACK, fresh);
 	for (unsigned int i = 0; i < 300; i++) {
 		CU_ASSERT(again[i] == be[i]);
 		CU_ASSERT(fresh[300 + i] != 12);
