@@ -67,6 +67,9 @@ lp_config_new(void)
 	c->flows.tcp_fin_timeout = CFG_FIN_TIMEOUT_DEFAULT;
 	c->flows.udp_timeout = CFG_UDP_TIMEOUT_DEFAULT;
 	c->affinity_capacity = CFG_CAPACITY_DEFAULT;
+	c->workers.poll = LP_POLL_ADAPTIVE;
+	c->workers.idle_sleep_us = CFG_IDLE_SLEEP_US_DEFAULT;
+	c->announce.withdraw_delay_s = CFG_WITHDRAW_DELAY_DEFAULT;
 	return c;
 }
 
@@ -141,7 +144,8 @@ port_equal(const struct lp_cfg_port *a, const struct lp_cfg_port *b)
 	if (strcmp(a->name, b->name) != 0 || strcmp(a->device, b->device) != 0 || a->n_addrs != b->n_addrs ||
 	    !lp_ip_equal(&a->gateway4, &b->gateway4) || !lp_ip_equal(&a->gateway6, &b->gateway6) ||
 	    a->mtu != b->mtu || a->has_mac != b->has_mac ||
-	    (a->has_mac && memcmp(&a->mac, &b->mac, sizeof(a->mac)) != 0))
+	    (a->has_mac && memcmp(&a->mac, &b->mac, sizeof(a->mac)) != 0) ||
+	    strncmp(a->kernel_iface, b->kernel_iface, LP_IFNAME_MAX) != 0)
 		return false;
 	for (uint32_t i = 0; i < a->n_addrs && i < LP_PORT_ADDRS_MAX; i++)
 		if (!lp_ip_equal(&a->addr[i], &b->addr[i]) || a->prefix[i] != b->prefix[i])
@@ -194,7 +198,12 @@ lp_config_equal(const struct lp_config *a, const struct lp_config *b)
 	    a->flows.tcp_timeout != b->flows.tcp_timeout ||
 	    a->flows.tcp_syn_timeout != b->flows.tcp_syn_timeout ||
 	    a->flows.tcp_fin_timeout != b->flows.tcp_fin_timeout ||
-	    a->flows.udp_timeout != b->flows.udp_timeout || a->affinity_capacity != b->affinity_capacity)
+	    a->flows.udp_timeout != b->flows.udp_timeout || a->affinity_capacity != b->affinity_capacity ||
+	    a->workers.poll != b->workers.poll || a->workers.idle_sleep_us != b->workers.idle_sleep_us ||
+	    a->announce.enabled != b->announce.enabled ||
+	    (a->announce.enabled &&
+	     (a->announce.table != b->announce.table || a->announce.withdraw_delay_s != b->announce.withdraw_delay_s ||
+	      strncmp(a->announce.iface, b->announce.iface, LP_IFNAME_MAX) != 0)))
 		return false;
 	for (uint32_t i = 0; i < a->n_ports; i++)
 		if (!port_equal(&a->ports[i], &b->ports[i]))
@@ -240,6 +249,30 @@ lp_config_port_find(const struct lp_config *c, const char *name)
 }
 
 int
+lp_config_announce_port(const struct lp_config *c)
+{
+	int found = -1;
+
+	if (!c->announce.enabled)
+		return -1;
+	for (uint32_t i = 0; i < c->n_ports; i++) {
+		const char *k = c->ports[i].kernel_iface;
+
+		if (k[0] == '\0')
+			continue;
+		if (c->announce.iface[0] != '\0') {
+			if (strncmp(k, c->announce.iface, LP_IFNAME_MAX) == 0)
+				return (int)i;
+		} else if (found >= 0) {
+			return -1;	/* several: announce.interface must say which */
+		} else {
+			found = (int)i;
+		}
+	}
+	return c->announce.iface[0] != '\0' ? -1 : found;
+}
+
+int
 lp_config_summary(const struct lp_config *c, char *buf, size_t len)
 {
 	uint64_t backends = 0;
@@ -255,6 +288,11 @@ lp_config_summary(const struct lp_config *c, char *buf, size_t len)
 	if (n >= 0 && (size_t)n < len && c->n_routes != 0) {
 		int more = snprintf(buf + n, len - (size_t)n, ", %u route%s", c->n_routes,
 				    c->n_routes == 1 ? "" : "s");
+
+		n = more < 0 ? more : n + more;
+	}
+	if (n >= 0 && (size_t)n < len && c->announce.enabled) {
+		int more = snprintf(buf + n, len - (size_t)n, ", announce table %u", c->announce.table);
 
 		n = more < 0 ? more : n + more;
 	}

@@ -63,6 +63,13 @@
 #define CFG_HC_FALL_DEFAULT 3
 #define CFG_HC_COUNT_MAX 100
 
+#define CFG_IDLE_SLEEP_US_DEFAULT 500	/* workers.idleSleepMicroseconds */
+#define CFG_IDLE_SLEEP_US_MAX 10000
+#define CFG_WITHDRAW_DELAY_DEFAULT 5	/* announce.withdrawDelaySeconds */
+#define CFG_WITHDRAW_DELAY_MAX 3600
+/* Kernel tables 253 (default), 254 (main) and 255 (local) belong to the kernel. */
+#define CFG_TABLE_RESERVED(t) ((t) >= 253u && (t) <= 255u)
+
 /*
  * Outer source prefixes for tunnel mode. Backends never answer to them
  * (replies go straight to the client), so any prefix the backends' network
@@ -130,6 +137,7 @@ extern const struct cfg_enum cfg_enum_state;
 extern const struct cfg_enum cfg_enum_rebalance;
 extern const struct cfg_enum cfg_enum_health;
 extern const struct cfg_enum cfg_enum_affinity;
+extern const struct cfg_enum cfg_enum_poll;
 
 /* Canonical spelling of value, or NULL. */
 const char *cfg_enum_name(const struct cfg_enum *en, unsigned int value);
@@ -177,6 +185,8 @@ void cfg_check(const struct lp_config *c, const struct cfg_marks *marks, struct 
 
 /* Why a port or service name is unusable, or NULL when it is fine. */
 const char *cfg_name_problem(const char *s);
+/* Why a kernel interface name is unusable (Linux's rules, IFNAMSIZ), or NULL. */
+const char *cfg_iface_problem(const char *s);
 /* Why a device or path string is unusable, or NULL. */
 const char *cfg_text_problem(const char *s, size_t max);
 /* Not unspecified, loopback, multicast or limited broadcast. */

@@ -20,6 +20,7 @@
 #define LP_DEVICE_MAX 128	/**< DPDK device name incl. NUL */
 #define LP_PATH_MAX 128		/**< HTTP health-check path incl. NUL */
 #define LP_PORT_ADDRS_MAX 4	/**< own addresses per port */
+#define LP_IFNAME_MAX 16	/**< kernel interface names incl. NUL (IFNAMSIZ) */
 
 /**
  * @name Limits of a configuration
@@ -115,6 +116,10 @@ struct lp_cfg_port {
 	uint16_t mtu;		/**< default 1500 */
 	bool has_mac;		/**< mac: override the device's MAC */
 	struct lp_mac mac;
+	/** kernelInterface: the kernel interface (net_tap) of the exception
+	 * path, "" for none. */
+	char kernel_iface[LP_IFNAME_MAX];
+	struct lp_cfg_pos kernel_iface_pos;	/**< where it was written */
 	struct lp_cfg_pos pos;
 };
 
@@ -147,6 +152,28 @@ struct lp_cfg_flows {
 	uint32_t capacity6;	/**< IPv6 flows per limpet; 0 (default): capacity / 4 */
 };
 
+/** workers.poll */
+enum lp_poll {
+	LP_POLL_ADAPTIVE = 0,	/**< sleep in growing steps when idle (default) */
+	LP_POLL_BUSY,		/**< poll without pause */
+};
+
+struct lp_cfg_workers {
+	uint8_t poll;			/**< enum lp_poll, default adaptive */
+	uint32_t idle_sleep_us;		/**< idleSleepMicroseconds: bound of a sleep step, default 500 */
+};
+
+/** announce: VIP routes in a kernel table (lib/announce). */
+struct lp_cfg_announce {
+	bool enabled;			/**< the announce key is present */
+	uint32_t table;			/**< 1..2^32-1 except 253, 254, 255 */
+	uint32_t withdraw_delay_s;	/**< withdrawDelaySeconds: forwarding after the withdraw, default 5 */
+	char iface[LP_IFNAME_MAX];	/**< interface: a port's kernelInterface; "" = the only one */
+	struct lp_cfg_pos pos;		/**< the announce key */
+	struct lp_cfg_pos table_pos;
+	struct lp_cfg_pos iface_pos;
+};
+
 /**
  * A whole configuration. The arrays are malloc()ed and owned by the config
  * (lp_config_free() frees them), so code editing a config in memory may
@@ -164,6 +191,8 @@ struct lp_config {
 	struct lp_cfg_service *services;
 	uint32_t n_routes;
 	struct lp_cfg_route *routes;
+	struct lp_cfg_workers workers;
+	struct lp_cfg_announce announce;
 };
 
 /** Collected problems, one "file:line:col: message" line each. */
@@ -260,5 +289,13 @@ const char *lp_backend_state_name(unsigned int s);
 const char *lp_proto_name(unsigned int proto);
 const char *lp_rebalance_name(unsigned int r);
 const char *lp_health_type_name(unsigned int t);
+const char *lp_poll_name(unsigned int p);
+
+/**
+ * Index of the port whose kernelInterface carries the announced routes:
+ * announce.interface, or the only port with a kernelInterface; -1 when
+ * announce is off or there is none.
+ */
+int lp_config_announce_port(const struct lp_config *c);
 
 #endif /* LP_CONFIG_H */

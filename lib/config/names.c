@@ -26,6 +26,8 @@ ENUM(cfg_enum_rebalance, "one of none, idle", { "none", LP_REBALANCE_OFF, false 
 ENUM(cfg_enum_health, "one of none, tcp, http", { "none", LP_HEALTH_NONE, false },
      { "tcp", LP_HEALTH_TCP, false }, { "http", LP_HEALTH_HTTP, false });
 ENUM(cfg_enum_affinity, "one of None, ClientIP", { "None", 0, false }, { "ClientIP", 1, false });
+ENUM(cfg_enum_poll, "one of adaptive, busy", { "adaptive", LP_POLL_ADAPTIVE, false },
+     { "busy", LP_POLL_BUSY, false });
 
 const char *
 cfg_enum_name(const struct cfg_enum *en, unsigned int value)
@@ -87,4 +89,10 @@ const char *
 lp_health_type_name(unsigned int t)
 {
 	return name_or_unknown(&cfg_enum_health, t);
+}
+
+const char *
+lp_poll_name(unsigned int p)
+{
+	return name_or_unknown(&cfg_enum_poll, p);
 }

@@ -440,6 +440,26 @@ cfg_get_name(struct parse *p, const yaml_node_t *n, const char *key, char *dst)
 }
 
 bool
+cfg_get_iface(struct parse *p, const yaml_node_t *n, const char *key, char *dst)
+{
+	const char *s = text(p, n, key, "an interface name");
+	const char *problem;
+
+	if (s == NULL)
+		return false;
+	problem = cfg_iface_problem(s);
+	if (problem != NULL) {
+		char shown[SHOW_STRLEN];
+
+		cfg_report(&p->d, cfg_pos_of(n), NULL, "%s: '%s' %s", key, cfg_show(s, shown, sizeof(shown)),
+			   problem);
+		return false;
+	}
+	strcpy(dst, s);
+	return true;
+}
+
+bool
 cfg_get_text(struct parse *p, const yaml_node_t *n, const char *key, char *dst, size_t max)
 {
 	const char *s = text(p, n, key, "a string");

@@ -21,9 +21,12 @@
 	static const struct cfg_keys var = { where, var##_names, var##_max }
 
 #define TOP_KEYS(X) X(T_PORTS, "ports") X(T_NEIGHBORS, "neighbors") X(T_ROUTES, "routes") X(T_FLOWS, "flows") \
-	X(T_AFFINITY, "affinity") X(T_SERVICES, "services")
+	X(T_AFFINITY, "affinity") X(T_SERVICES, "services") X(T_WORKERS, "workers") X(T_ANNOUNCE, "announce")
 #define PORT_KEYS(X) X(P_NAME, "name") X(P_DEVICE, "device") X(P_ADDRESS, "address") \
-	X(P_GATEWAY, "gateway") X(P_MTU, "mtu") X(P_MAC, "mac")
+	X(P_GATEWAY, "gateway") X(P_MTU, "mtu") X(P_MAC, "mac") X(P_KERNEL_IFACE, "kernelInterface")
+#define WORKERS_KEYS(X) X(W_POLL, "poll") X(W_IDLE_SLEEP, "idleSleepMicroseconds")
+#define ANNOUNCE_KEYS(X) X(AN_TABLE, "table") X(AN_WITHDRAW_DELAY, "withdrawDelaySeconds") \
+	X(AN_INTERFACE, "interface")
 #define NEIGHBOR_KEYS(X) X(N_ADDRESS, "address") X(N_MAC, "mac") X(N_PORT, "port")
 #define ROUTE_KEYS(X) X(R_PREFIX, "prefix") X(R_VIA, "via") X(R_PORT, "port")
 #define FLOWS_KEYS(X) X(F_CAPACITY, "capacity") X(F_CAPACITY6, "capacity6") X(F_TCP, "tcp_timeout") X(F_SYN, "tcp_syn_timeout") \
@@ -53,6 +56,8 @@ KEYSET(affinity_config_keys, "in sessionAffinityConfig", AFFINITY_CONFIG_KEYS);
 KEYSET(client_ip_keys, "in clientIP", CLIENT_IP_KEYS);
 KEYSET(health_keys, "in healthCheck", HEALTH_KEYS);
 KEYSET(backend_keys, "in backend", BACKEND_KEYS);
+KEYSET(workers_keys, "in workers", WORKERS_KEYS);
+KEYSET(announce_keys, "in announce", ANNOUNCE_KEYS);
 
 _Static_assert(service_keys_max <= KEYS_MAX, "KEYS_MAX too small");
 
@@ -162,6 +167,10 @@ parse_port(struct parse *p, yaml_node_t *n, struct lp_cfg_port *port, struct cfg
 		parse_gateways(p, v[P_GATEWAY], port);
 	if (v[P_MAC] != NULL)
 		port->has_mac = cfg_get_mac(p, v[P_MAC], "mac", &port->mac);
+	if (v[P_KERNEL_IFACE] != NULL) {
+		port->kernel_iface_pos = cfg_pos_of(v[P_KERNEL_IFACE]);
+		cfg_get_iface(p, v[P_KERNEL_IFACE], "kernelInterface", port->kernel_iface);
+	}
 }
 
 static void
@@ -340,6 +349,48 @@ parse_affinity(struct parse *p, yaml_node_t *n)
 	if (v[A_CAPACITY] != NULL)
 		cfg_get_u32(p, v[A_CAPACITY], "capacity", CFG_CAPACITY_MIN, CFG_CAPACITY_MAX,
 			&p->c->affinity_capacity);
+}
+
+static void
+parse_workers(struct parse *p, yaml_node_t *n)
+{
+	yaml_node_t *v[workers_keys_max];
+	struct lp_cfg_workers *w = &p->c->workers;
+
+	if (!cfg_walk_map(p, n, "workers", &workers_keys, v))
+		return;
+	if (v[W_POLL] != NULL)
+		cfg_get_enum(p, v[W_POLL], "poll", &cfg_enum_poll, &w->poll);
+	if (v[W_IDLE_SLEEP] != NULL)
+		cfg_get_u32(p, v[W_IDLE_SLEEP], "idleSleepMicroseconds", 1, CFG_IDLE_SLEEP_US_MAX, &w->idle_sleep_us);
+}
+
+static void
+parse_announce(struct parse *p, yaml_node_t *n)
+{
+	yaml_node_t *v[announce_keys_max];
+	struct lp_cfg_announce *a = &p->c->announce;
+
+	a->pos = a->table_pos = a->iface_pos = cfg_pos_of(n);
+	if (!cfg_walk_map(p, n, "announce", &announce_keys, v))
+		return;
+	a->enabled = true;
+	if (v[AN_TABLE] == NULL) {
+		cfg_missing(p, n, "table", &announce_keys);
+	} else {
+		a->table_pos = cfg_pos_of(v[AN_TABLE]);
+		if (cfg_get_u32(p, v[AN_TABLE], "table", 1, UINT32_MAX, &a->table) && CFG_TABLE_RESERVED(a->table))
+			cfg_report(&p->d, a->table_pos, NULL,
+				   "table: %u is the kernel's own (253 default, 254 main, 255 local); use 1..252 or 256..4294967295",
+				   a->table);
+	}
+	if (v[AN_WITHDRAW_DELAY] != NULL)
+		cfg_get_u32(p, v[AN_WITHDRAW_DELAY], "withdrawDelaySeconds", 0, CFG_WITHDRAW_DELAY_MAX,
+			    &a->withdraw_delay_s);
+	if (v[AN_INTERFACE] != NULL) {
+		a->iface_pos = cfg_pos_of(v[AN_INTERFACE]);
+		cfg_get_iface(p, v[AN_INTERFACE], "interface", a->iface);
+	}
 }
 
 /* ---- services ---- */
@@ -712,6 +763,10 @@ parse_root(struct parse *p, yaml_node_t *root)
 		parse_affinity(p, v[T_AFFINITY]);
 	if (v[T_SERVICES] != NULL && !p->stop)
 		parse_services(p, v[T_SERVICES]);
+	if (v[T_WORKERS] != NULL && !p->stop)
+		parse_workers(p, v[T_WORKERS]);
+	if (v[T_ANNOUNCE] != NULL && !p->stop)
+		parse_announce(p, v[T_ANNOUNCE]);
 	if (!p->stop)
 		resolve_ports(p);
 }

@@ -100,6 +100,8 @@ bool cfg_get_enum(struct parse *p, const yaml_node_t *n, const char *key, const 
 /* A port or service name into an LP_NAME_MAX buffer. */
 bool cfg_get_name(struct parse *p, const yaml_node_t *n, const char *key, char *dst);
 /* Printable text into a buffer of max bytes. */
+/* A kernel interface name (cfg_iface_problem()); dst holds LP_IFNAME_MAX. */
+bool cfg_get_iface(struct parse *p, const yaml_node_t *n, const char *key, char *dst);
 bool cfg_get_text(struct parse *p, const yaml_node_t *n, const char *key, char *dst, size_t max);
 /* Unicast addresses only: a VIP, backend or neighbor can be nothing else. */
 bool cfg_get_ip(struct parse *p, const yaml_node_t *n, const char *key, struct lp_ip *ip);

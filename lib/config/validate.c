@@ -173,6 +173,8 @@ check_port(struct check *k, const struct lp_cfg_port *p)
 	gateway_ok(k, p->pos, subject, &p->gateway6, LP_AF_INET6);
 	if (p->has_mac)
 		mac_ok(k, p->pos, subject, "mac", &p->mac);
+	if (p->kernel_iface[0] != '\0')
+		text_ok(k, p->pos, subject, "kernelInterface", cfg_iface_problem(p->kernel_iface));
 	return known;
 }
 
@@ -231,6 +233,20 @@ check_tables(struct check *k)
 	range(k, none, "flows", "tcp_fin_timeout", f->tcp_fin_timeout, 1, CFG_SHORT_TIMEOUT_MAX);
 	range(k, none, "flows", "udp_timeout", f->udp_timeout, 1, CFG_UDP_TIMEOUT_MAX);
 	range(k, none, "affinity", "capacity", k->c->affinity_capacity, CFG_CAPACITY_MIN, CFG_CAPACITY_MAX);
+	enum_ok(k, none, "workers", "poll", &cfg_enum_poll, k->c->workers.poll);
+	range(k, none, "workers", "idleSleepMicroseconds", k->c->workers.idle_sleep_us, 1, CFG_IDLE_SLEEP_US_MAX);
+	if (k->c->announce.enabled) {
+		const struct lp_cfg_announce *a = &k->c->announce;
+
+		if (range(k, a->table_pos, "announce", "table", a->table, 1, UINT32_MAX) &&
+		    CFG_TABLE_RESERVED(a->table))
+			cfg_report(k->d, a->table_pos, "announce",
+				   "table: %u is the kernel's own (253 default, 254 main, 255 local); use 1..252 or 256..4294967295",
+				   a->table);
+		range(k, a->pos, "announce", "withdrawDelaySeconds", a->withdraw_delay_s, 0, CFG_WITHDRAW_DELAY_MAX);
+		if (a->iface[0] != '\0')
+			text_ok(k, a->iface_pos, "announce", "interface", cfg_iface_problem(a->iface));
+	}
 }
 
 static bool
@@ -550,6 +566,58 @@ relate_ports(struct check *k, struct ref *refs)
 	}
 }
 
+/* Kernel interface names are unique, and announce has one to put its routes on. */
+static void
+relate_kernel_ifaces(struct check *k)
+{
+	const struct lp_config *c = k->c;
+	const struct lp_cfg_announce *a = &c->announce;
+	char subject[SUBJECT_STRLEN], at[32];
+	uint32_t with = 0;
+	int first = -1;
+
+	for (uint32_t i = 0; i < c->n_ports; i++) {
+		const struct lp_cfg_port *p = &c->ports[i];
+
+		if (p->kernel_iface[0] == '\0')
+			continue;
+		with++;
+		if (first < 0)
+			first = (int)i;
+		if (cfg_iface_problem(p->kernel_iface) != NULL)
+			continue;	/* reported with the port */
+		for (uint32_t j = 0; j < i; j++)
+			if (c->ports[j].kernel_iface[0] != '\0' &&
+			    strncmp(c->ports[j].kernel_iface, p->kernel_iface, LP_IFNAME_MAX) == 0) {
+				cfg_report(k->d, p->kernel_iface_pos.line ? p->kernel_iface_pos : p->pos,
+					   port_subject(p, subject, sizeof(subject)),
+					   "kernelInterface '%s' is already taken by port '%.*s'%s", p->kernel_iface,
+					   (int)strnlen(c->ports[j].name, LP_NAME_MAX), c->ports[j].name,
+					   first_at(c->ports[j].kernel_iface_pos, at, sizeof(at)));
+				break;
+			}
+	}
+	if (!a->enabled)
+		return;
+	if (with == 0) {
+		cfg_report(k->d, a->pos, "announce",
+			   "announce needs a port with a kernelInterface to put its routes on (ports[].kernelInterface)");
+		return;
+	}
+	if (a->iface[0] != '\0') {
+		for (uint32_t i = 0; i < c->n_ports; i++)
+			if (strncmp(c->ports[i].kernel_iface, a->iface, LP_IFNAME_MAX) == 0)
+				return;
+		if (cfg_iface_problem(a->iface) == NULL)
+			cfg_report(k->d, a->iface_pos, "announce", "interface: no port has kernelInterface '%s'", a->iface);
+		return;
+	}
+	if (with > 1)
+		cfg_report(k->d, a->pos, "announce",
+			   "interface: required when several ports have a kernelInterface (first: '%s')",
+			   c->ports[first].kernel_iface);
+}
+
 static void
 relate_neighbors(struct check *k, struct ref *refs)
 {
@@ -815,6 +883,7 @@ cfg_check(const struct lp_config *c, const struct cfg_marks *marks, struct cfg_d
 		goto out;
 	}
 	relate_ports(&k, refs);
+	relate_kernel_ifaces(&k);
 	relate_neighbors(&k, refs);
 	relate_routes(&k, refs);
 	relate_services(&k, refs);

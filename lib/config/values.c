@@ -26,6 +26,26 @@ cfg_name_problem(const char *s)
 	return NULL;
 }
 
+_Static_assert(LP_IFNAME_MAX == 16, "cfg_iface_problem() says 15 characters");
+
+/* The kernel's dev_valid_name(), stricter on bytes: printable ASCII only. */
+const char *
+cfg_iface_problem(const char *s)
+{
+	size_t len = strnlen(s, LP_IFNAME_MAX);
+
+	if (len == 0)
+		return "must not be empty";
+	if (len == LP_IFNAME_MAX)
+		return "longer than 15 characters (IFNAMSIZ)";
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return "'.' and '..' are not interface names";
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '/' || s[i] == ':')
+			return "may not hold '/', ':', blanks or other than printable ASCII";
+	return NULL;
+}
+
 _Static_assert(LP_DEVICE_MAX == 128 && LP_PATH_MAX == 128, "cfg_text_problem() says 127 characters");
 
 const char *

@@ -193,6 +193,8 @@ write_port(struct writer *w, const struct lp_cfg_port *p)
 	kv_u(w, "mtu", p->mtu);
 	if (p->has_mac)
 		kv_mac(w, "mac", &p->mac);
+	if (p->kernel_iface[0] != '\0')
+		kv_name(w, "kernelInterface", p->kernel_iface, LP_IFNAME_MAX);
 	map_end(w);
 }
 
@@ -234,6 +236,23 @@ write_tables(struct writer *w, const struct lp_config *c)
 	map_start(w, false);
 	kv_u(w, "capacity", c->affinity_capacity);
 	map_end(w);
+	// Only when set otherwise: configs written before these keys existed read back the same.
+	if (c->workers.poll != LP_POLL_ADAPTIVE || c->workers.idle_sleep_us != CFG_IDLE_SLEEP_US_DEFAULT) {
+		scalar(w, "workers");
+		map_start(w, false);
+		kv(w, "poll", cfg_enum_name(&cfg_enum_poll, c->workers.poll));
+		kv_u(w, "idleSleepMicroseconds", c->workers.idle_sleep_us);
+		map_end(w);
+	}
+	if (c->announce.enabled) {
+		scalar(w, "announce");
+		map_start(w, false);
+		kv_u(w, "table", c->announce.table);
+		kv_u(w, "withdrawDelaySeconds", c->announce.withdraw_delay_s);
+		if (c->announce.iface[0] != '\0')
+			kv_name(w, "interface", c->announce.iface, LP_IFNAME_MAX);
+		map_end(w);
+	}
 }
 
 static void
