@@ -19,6 +19,7 @@
 #include <rte_lcore.h>
 #include <rte_pdump.h>
 
+#include "lp_announce.h"
 #include "lp_cli.h"
 #include "lp_config.h"
 #include "lp_ctl.h"
@@ -366,6 +367,42 @@ reload_done(void *arg, int ret, const struct lp_diag *d)
 	lp_notify_reloaded(r->n, ret == 0, d);
 }
 
+/*
+ * A planned stop with `announce:`: withdraw every VIP route first (the
+ * routing daemon tells the routers at once), then keep forwarding for
+ * withdrawDelaySeconds while the routers move the traffic away. A second
+ * SIGTERM/SIGINT stops at once.
+ */
+static void
+withdraw_then_drain(struct lp_ctl *c, struct lp_cli *cli, struct lp_export *x, struct lp_notify *n)
+{
+	struct lp_announce *a = lp_ctl_announcer(c);
+	uint64_t hz = rte_get_tsc_hz(), t0 = rte_rdtsc(), deadline;
+	uint32_t delay = lp_ctl_withdraw_delay_s(c);
+	int left;
+
+	if (a == NULL)
+		return;
+	left = lp_announce_withdraw_all(a, 1000);
+	LP_LOG(NOTICE, app, "announce: VIP routes withdrawn in %.1f ms%s; forwarding for %u s before stopping\n",
+	       (double)(rte_rdtsc() - t0) * 1000.0 / (double)hz, left > 0 ? " (some unconfirmed)" : "", delay);
+	quit_signal = 0;
+	deadline = rte_rdtsc() + (uint64_t)delay * hz;
+	while (quit_signal == 0) {
+		uint64_t now = rte_rdtsc();
+
+		if (now >= deadline)
+			return;
+		lp_ctl_poll(c, now);
+		lp_notify_poll(n, now);
+		lp_export_poll(x, now);
+		if (cli != NULL)
+			lp_cli_poll(cli, now);
+		sleep_us(200);
+	}
+	LP_LOG(NOTICE, app, "%s: stopping now\n", strsignal(quit_signal));
+}
+
 static int
 run(struct app_opts *o)
 {
@@ -454,6 +491,7 @@ run(struct app_opts *o)
 	/* A reload still being built is abandoned: its end is told while the
 	 * notifier and the CLI are still there. */
 	lp_ctl_apply_cancel(c);
+	withdraw_then_drain(c, cli, x, n);
 	lp_notify_destroy(n);	/* STOPPING=1 */
 	lp_cli_destroy(cli);	/* it uses the exporter */
 	lp_export_destroy(x);

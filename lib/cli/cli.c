@@ -24,6 +24,7 @@ static const struct cli_cmd_group *const groups[] = {
 	&cli_show_group,
 	&cli_stats_group,
 	&cli_edit_group,
+	&cli_announce_group,
 	&cli_admin_group,
 	&cli_test_group,	/* last: in only with the test hooks */
 };

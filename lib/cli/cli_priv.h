@@ -7,7 +7,7 @@
  * Files, each calling only files listed after it (no circle):
  *   cli.c        the channels: builds the CLI, terminal, socket, poll
  *   cli_sock.c   the control socket
- *   cli_show.c, cli_stats.c, cli_edit.c, cli_admin.c   command tables
+ *   cli_show.c, cli_stats.c, cli_edit.c, cli_announce.c, cli_admin.c   command tables
  *   cli_run.c    runs commands: context, trampoline, lines, files
  *   cli_tok.c    token types and the diagnosis of lines no command matches
  *   cli_opts.c   service option lists
@@ -114,6 +114,7 @@ struct cli_cmd_group {
 extern const struct cli_cmd_group cli_show_group;
 extern const struct cli_cmd_group cli_stats_group;
 extern const struct cli_cmd_group cli_edit_group;
+extern const struct cli_cmd_group cli_announce_group;
 extern const struct cli_cmd_group cli_admin_group;
 extern const struct cli_cmd_group cli_test_group;	/**< only with lp_cli_opts.test_hooks */
 

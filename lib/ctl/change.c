@@ -46,6 +46,8 @@ struct ctl_change {
 	/* reload settings */
 	bool settings;
 	struct lp_cfg_flows flows;
+	struct lp_cfg_workers workers;		/* workers.*: live */
+	uint32_t withdraw_delay_s;		/* announce.withdrawDelaySeconds: live */
 	uint32_t n_neighbors;
 	struct lp_cfg_neighbor *neighbors;
 	/* in flight: built by a helper thread */
@@ -205,6 +207,8 @@ ctl_change_settings(struct ctl_change *ch, const struct lp_config *next)
 	}
 	ch->n_neighbors = next->n_neighbors;
 	ch->flows = next->flows;
+	ch->workers = next->workers;
+	ch->withdraw_delay_s = next->announce.withdraw_delay_s;
 	ch->settings = true;
 	return 0;
 }
@@ -368,6 +372,10 @@ commit_settings(struct ctl_change *ch)
 	 * comparison; no snapshot needed. */
 	cfg->flows = ch->flows;
 	c->dp.aff->provisional_s = ch->flows.tcp_syn_timeout;
+	/* Polling and the withdraw delay are live too. */
+	cfg->workers = ch->workers;
+	cfg->announce.withdraw_delay_s = ch->withdraw_delay_s;
+	atomic_store(&c->dp.idle_sleep_us, ch->workers.poll == LP_POLL_BUSY ? 0 : ch->workers.idle_sleep_us);
 	for (uint32_t i = 0; i < c->dp.n_workers; i++)
 		lp_flow_set_timeouts(c->dp.worker[i]->flows, c->dp.hz, ch->flows.tcp_syn_timeout,
 				     ch->flows.tcp_timeout, ch->flows.tcp_fin_timeout, ch->flows.udp_timeout);

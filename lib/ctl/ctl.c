@@ -237,8 +237,10 @@ lp_ctl_create(const struct lp_config *cfg, const struct lp_ctl_opts *opts, struc
 	/* A binding no handshake confirmed lives like a flow in SYN state. */
 	c->dp.aff->provisional_s = cfg->flows.tcp_syn_timeout;
 	c->scan_per_poll = c->dp.aff->n_pos / 1000 + 64;
-	if (ctl_ports_setup(c, d) != 0 || setup_routes(c, d) != 0)
+	if (ctl_ports_setup(c, d) != 0 || ctl_kernel_setup(c, d) != 0 || ctl_announce_setup(c, d) != 0 ||
+	    setup_routes(c, d) != 0)
 		goto fail;
+	atomic_store(&c->dp.idle_sleep_us, cfg->workers.poll == LP_POLL_BUSY ? 0 : cfg->workers.idle_sleep_us);
 	if (ctl_slowpath_init(c) != 0) {
 		lp_diag_add(d, "out of memory");
 		goto fail;
@@ -300,6 +302,8 @@ lp_ctl_destroy(struct lp_ctl *c)
 		return;
 	lp_ctl_stop(c);
 	ctl_change_cancel(c);
+	ctl_announce_free(c);
+	ctl_kernel_close(c);
 	ctl_ports_close(c);
 	ctl_slowpath_free(c);
 	if (c->retire != NULL)
@@ -332,6 +336,8 @@ void
 lp_ctl_poll(struct lp_ctl *c, uint64_t now)
 {
 	ctl_slowpath_poll(c, now);
+	ctl_kernel_poll(c);
+	ctl_announce_poll(c, now);
 	lp_retire_poll(c->retire);
 	ctl_check_visible(c);
 	ctl_affinity_scan(c, now, c->scan_per_poll);

@@ -150,6 +150,8 @@ struct lp_ctl {
 	uint32_t inject_rr;		/**< worker that injects the control thread's next packet */
 	/* slowpath.c */
 	struct lp_slowpath *slow;	/**< ARP/ND/ICMP state */
+	struct lp_kernel *kern;		/**< kernel interfaces (kernel.c) */
+	struct lp_ctl_announce *ann;	/**< VIP routes (announce.c), NULL without announce */
 };
 
 /* After a backend is added to a service with `rebalance: idle`, idle
@@ -316,6 +318,24 @@ int ctl_ports_setup(struct lp_ctl *c, struct lp_diag *d);
 void ctl_ports_close(struct lp_ctl *c);
 /** Queue a frame the control thread built for transmit on port @p port (through a worker). */
 int ctl_send(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m);
+
+/* ================================ kernel.c ================================
+ * The exception path (ports[].kernelInterface). */
+int ctl_kernel_setup(struct lp_ctl *c, struct lp_diag *d);
+void ctl_kernel_close(struct lp_ctl *c);
+void ctl_kernel_poll(struct lp_ctl *c);
+/** Interface index of port @p port's kernel interface, or -1. */
+int ctl_kernel_ifindex(const struct lp_ctl *c, uint32_t port);
+/** Give a packet for an own address to the port's kernel interface: false (packet untouched) without one. */
+bool ctl_kernel_input(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m);
+/** Copy an ARP reply or neighbor advertisement to the port's kernel interface, if it has one. */
+void ctl_kernel_neigh(struct lp_ctl *c, uint16_t port, const struct rte_mbuf *m, const struct lp_pkt_meta *meta);
+
+/* =============================== announce.c ==============================
+ * VIP routes in a kernel table (announce:). */
+int ctl_announce_setup(struct lp_ctl *c, struct lp_diag *d);
+void ctl_announce_poll(struct lp_ctl *c, uint64_t now);
+void ctl_announce_free(struct lp_ctl *c);
 
 /* =============================== slowpath.c ============================== */
 int ctl_slowpath_init(struct lp_ctl *c);

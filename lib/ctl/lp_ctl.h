@@ -62,6 +62,18 @@ void lp_ctl_destroy(struct lp_ctl *c);
  */
 void lp_ctl_poll(struct lp_ctl *c, uint64_t now);
 
+struct lp_announce;
+/**
+ * The VIP announcer (lib/announce) when the config has `announce:`, else
+ * NULL. The control thread keeps its VIPs and their "can serve" flags and
+ * the workers hold; callers raise the operator and shutdown holds
+ * (`announce withdraw`, lp_announce_withdraw_all() before a stop) and read
+ * its views and counters.
+ */
+struct lp_announce *lp_ctl_announcer(struct lp_ctl *c);
+/** announce.withdrawDelaySeconds, 0 without announce. */
+uint32_t lp_ctl_withdraw_delay_s(struct lp_ctl *c);
+
 /** The shared data-path state (workers, tables, ports). */
 struct lp_dp *lp_ctl_dp(struct lp_ctl *c);
 

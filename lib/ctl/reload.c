@@ -20,7 +20,8 @@ port_equal(const struct lp_cfg_port *a, const struct lp_cfg_port *b)
 {
 	if (strcmp(a->name, b->name) != 0 || strcmp(a->device, b->device) != 0 || a->n_addrs != b->n_addrs ||
 	    !lp_ip_equal(&a->gateway4, &b->gateway4) || !lp_ip_equal(&a->gateway6, &b->gateway6) ||
-	    a->mtu != b->mtu || a->has_mac != b->has_mac || (a->has_mac && memcmp(&a->mac, &b->mac, 6) != 0))
+	    a->mtu != b->mtu || a->has_mac != b->has_mac || (a->has_mac && memcmp(&a->mac, &b->mac, 6) != 0) ||
+	    strncmp(a->kernel_iface, b->kernel_iface, LP_IFNAME_MAX) != 0)
 		return false;
 	for (uint32_t i = 0; i < a->n_addrs; i++)
 		if (!lp_ip_equal(&a->addr[i], &b->addr[i]) || a->prefix[i] != b->prefix[i])
@@ -79,6 +80,16 @@ restart_only_changes(struct lp_ctl *c, const struct lp_config *next, struct lp_d
 	if (cur->flows.capacity != next->flows.capacity) {
 		lp_diag_add(d, "%s: flows.capacity %u → %u takes a restart", next->path, cur->flows.capacity,
 			    next->flows.capacity);
+		bad++;
+	}
+	if (cur->announce.enabled != next->announce.enabled ||
+	    (cur->announce.enabled && (cur->announce.table != next->announce.table ||
+				       strncmp(cur->announce.iface, next->announce.iface, LP_IFNAME_MAX) != 0))) {
+		if (next->announce.enabled)
+			lp_diag_add(d, "%s:%u:%u: announce: table and interface change only with a restart", next->path,
+				    next->announce.pos.line, next->announce.pos.col);
+		else
+			lp_diag_add(d, "%s: announce: removing it takes a restart", next->path);
 		bad++;
 	}
 	if (cur->affinity_capacity != next->affinity_capacity) {

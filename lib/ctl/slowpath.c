@@ -575,9 +575,11 @@ ctl_slowpath_poll(struct lp_ctl *c, uint64_t now)
 			}
 			switch (meta.cls) {
 			case LP_PKT_ARP:
+				ctl_kernel_neigh(c, (uint16_t)port, m, &meta);
 				handle_arp(c, (uint16_t)port, m);
 				continue;
 			case LP_PKT_ND:
+				ctl_kernel_neigh(c, (uint16_t)port, m, &meta);
 				handle_nd(c, (uint16_t)port, m, &meta);
 				continue;
 			default:
@@ -585,8 +587,8 @@ ctl_slowpath_poll(struct lp_ctl *c, uint64_t now)
 			}
 			if (meta.cls == LP_PKT_ICMP)
 				handle_echo(c, (uint16_t)port, m, &meta);
-			else if (lp_health_input(c, m, &meta, now) != 0)
-				rte_pktmbuf_free(m);	/* nothing of limpet's listens there */
+			else if (lp_health_input(c, m, &meta, now) != 0 && !ctl_kernel_input(c, (uint16_t)port, m))
+				rte_pktmbuf_free(m);	/* nothing of limpet's listens there, no kernel interface */
 		}
 	}
 	resolve_tick(c, now);

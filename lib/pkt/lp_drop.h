@@ -38,7 +38,10 @@
 	X(ICMP_UNHANDLED, "icmp_unhandled", "ICMP type limpet neither answers nor steers") \
 	X(SLOWPATH_FULL,  "slowpath_full",  "queue to the control thread is full") \
 	X(TX_FULL,        "tx_full",        "transmit queue full") \
-	X(HOLD_FULL,      "hold_full",      "queue of packets waiting for neighbor resolution is full")
+	X(HOLD_FULL,      "hold_full",      "queue of packets waiting for neighbor resolution is full") \
+	/* the kernel exception path (ports[].kernelInterface) */ \
+	X(KERNEL_RING_FULL, "kernel_ring_full", "queue to the kernel interface is full (exception traffic beyond what the control thread passes on)") \
+	X(KERNEL_TX_FAIL, "kernel_tx_fail", "the kernel interface did not take the packet")
 
 /** Why a packet was dropped; LP_DROP_NONE means it was not. */
 enum lp_drop {

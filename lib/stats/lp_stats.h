@@ -45,7 +45,11 @@
 	X(icmp_steered,     "ICMP errors about a flow sent to that flow's backend") \
 	X(loop_passes,      "poll loop passes") \
 	X(busy_cycles,      "TSC cycles spent on passes that received packets") \
-	X(idle_cycles,      "TSC cycles spent on passes that received nothing")
+	X(idle_cycles,      "TSC cycles spent on passes that received nothing") \
+	X(idle_sleeps,      "sleeps of an idle worker (workers.poll: adaptive)") \
+	X(sleep_cycles,     "TSC cycles idle workers spent asleep") \
+	X(to_kernel,        "packets for limpet's own addresses passed to the kernel interface (exception path)") \
+	X(from_kernel,      "packets the kernel sent on a kernel interface, passed to the port")
 
 enum lp_wc {
 #define LP_WC_ENUM(name, help) LP_WC_##name,

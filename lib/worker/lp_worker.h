@@ -48,8 +48,17 @@ struct lp_dp_port {
 	/** Set when the port has fewer TX queues than workers: workers then
 	 * share queue (index % n_txq) under this lock, per burst. */
 	bool tx_shared;
+	/** The port has a kernel interface (ports[].kernelInterface): what
+	 * limpet does not handle of the traffic to its own addresses goes
+	 * there, through the workers' to_kernel rings. */
+	bool kernel;
 	rte_spinlock_t txq_lock[LP_MAX_WORKERS];
 };
+
+/** Source ports of health-check probes (lib/ctl, LP_HEALTH_SPORT_BASE): TCP
+ * to an own address and one of these ports stays with the control thread,
+ * even on a port with a kernel interface. */
+#define LP_PROBE_SPORT_BASE 40000u
 
 struct lp_worker;
 
@@ -66,6 +75,9 @@ struct lp_dp {
 	struct lp_worker *worker[LP_MAX_WORKERS];
 	uint64_t hz;			/**< TSC frequency */
 	uint64_t tsc0;			/**< TSC at limpet's second 0 */
+	/** workers.poll: the bound of an idle worker's sleep step in
+	 * microseconds, 0 for busy polling (workers.poll: busy). Live. */
+	_Atomic uint32_t idle_sleep_us;
 	_Atomic bool stop;
 };
 
@@ -110,9 +122,12 @@ struct lp_worker {
 	uint16_t txq[LP_MAX_PORTS];	/**< this worker's TX queue on each port */
 	struct rte_ring *to_ctl;	/**< slow path: packets for the control thread */
 	struct rte_ring *from_ctl;	/**< packets the control thread wants sent (mbuf->port = port index) */
+	struct rte_ring *to_kernel;	/**< exception path: packets for a kernel interface (NULL: none) */
 	_Atomic(struct lp_worker_req *) req;
 	_Atomic bool running;
 	uint64_t passes;
+	uint64_t idle_since;		/**< TSC of the last pass that had work (adaptive polling) */
+	uint32_t sleep_us;		/**< current sleep step, 0 while busy */
 	uint32_t wrr_cursor[LP_MAX_SERVICES];
 	struct lp_tx_buf tx[LP_MAX_PORTS];
 };

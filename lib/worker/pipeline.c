@@ -398,7 +398,7 @@ to_novip(struct burst *b, struct pkt_ctx *c)
 	uint32_t v;
 
 	if (lp_idx_lookup(b->ix, LP_IDX_OWN, k->dst, 0, 0) != LP_IDX_NONE) {
-		to_slowpath(b, c->mb);
+		worker_to_own(b, c->mb, &c->m);
 		return;
 	}
 	v = lp_idx_lookup(b->ix, LP_IDX_REV, k->src, k->sport, k->proto);

@@ -2,12 +2,13 @@
 /* Packets off the common path: IP fragments, ICMP errors, ARP, ND, echo, the rest. */
 #include "worker_priv.h"
 
-/* Limpet's own address: the control thread takes it; else it is for nobody. */
+/* Limpet's own address: the control thread or the port's kernel interface
+ * takes it (exception.c); else it is for nobody. */
 static void
 to_self_or_drop(struct burst *b, struct rte_mbuf *mb, const struct lp_pkt_meta *m, enum lp_drop why)
 {
 	if (lp_idx_lookup(b->ix, LP_IDX_OWN, m->key.dst, 0, 0) != LP_IDX_NONE)
-		to_slowpath(b, mb);
+		worker_to_own(b, mb, m);
 	else
 		drop(b, mb, why);
 }
@@ -45,7 +46,7 @@ fragment(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m)
 		return;
 	}
 	if (lp_idx_lookup(b->ix, LP_IDX_OWN, m->key.dst, 0, 0) != LP_IDX_NONE) {
-		to_slowpath(b, mb);
+		worker_to_own(b, mb, m);
 		return;
 	}
 	v = lp_idx_lookup(b->ix, LP_IDX_REV_ANYPORT, m->key.src, 0, m->key.proto);

@@ -9,6 +9,8 @@
  *   special.c   what is not unfragmented TCP/UDP: fragments, ICMP errors,
  *               ARP, ND, echo
  *   reply.c     NAT replies: which service a backend's packet answers
+ *   exception.c packets for an own address: limpet's, or the kernel
+ *               interface's (kernelInterface)
  *   sched.c     placing new flows and clients (affinity bindings, the
  *               scheduler of lib/svc) and giving back what a flow held
  *   fwd.c       forwarding: rewrite, encapsulation, next hop, transmit
@@ -152,6 +154,12 @@ void sched_binding_confirm(struct burst *b, const struct lp_svc *s, struct lp_fl
 
 /* A reply from a NAT backend; @v: the classification index's value for its source. */
 void reply_handle(struct burst *b, struct rte_mbuf *mb, struct lp_pkt_meta *m, uint32_t v);
+
+/* ---- exception.c ---- */
+
+/* A packet for an own address: the control thread, or the port's kernel
+ * interface when it has one and limpet does not handle the packet itself. */
+void worker_to_own(struct burst *b, struct rte_mbuf *mb, const struct lp_pkt_meta *m);
 
 /* ---- special.c ---- */
 
