@@ -388,6 +388,10 @@ lp_ctl_print_summary(struct lp_ctl *c, FILE *out)
 	fprintf(out, "  packets: rx %" PRIu64 " + injected %" PRIu64 " = tx %" PRIu64 " + dropped %" PRIu64
 		" + slowpath %" PRIu64 "\n", s->c[LP_WC_rx_pkts], s->c[LP_WC_injected], s->c[LP_WC_tx_pkts],
 		lp_stats_drops(s) - lp_stats_drops(c->stats), s->c[LP_WC_slowpath]);
+	/* Passed to a kernel interface by the workers (kernelInterface): the
+	 * invariant's last term, shown where there is one. */
+	if (s->c[LP_WC_to_kernel] != c->stats->c[LP_WC_to_kernel])
+		fprintf(out, "    (+ to the kernel %" PRIu64 ")\n", s->c[LP_WC_to_kernel] - c->stats->c[LP_WC_to_kernel]);
 	fprintf(out, "  dropped: %" PRIu64 " in all = %" PRIu64 " by the workers + %" PRIu64
 		" by the control thread\n", lp_stats_drops(s), lp_stats_drops(s) - lp_stats_drops(c->stats),
 		lp_stats_drops(c->stats));

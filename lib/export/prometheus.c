@@ -20,6 +20,7 @@
 #include <rte_cycles.h>
 
 #include "export_priv.h"
+#include "lp_announce.h"
 
 /* Everything one scrape reports, gathered first: each family walks it. */
 struct exp_scrape {
@@ -38,6 +39,11 @@ struct exp_scrape {
 	struct lp_table_view tables;
 	struct lp_rcu_view rcu;
 	double uptime_s;
+	bool announce;			/* the config has announce: */
+	struct lp_announce_stats ann;
+	unsigned int holds;
+	uint32_t nv;			/* VIPs the announcer knows */
+	struct lp_announce_view *vv;
 };
 
 enum scope { S_WORKER, S_PORT, S_SERVICE, S_BACKEND };
@@ -162,6 +168,19 @@ gather(struct exp_scrape *s, struct lp_export *x, struct lp_ctl *c)
 		snprintf(s->sname[i], sizeof(s->sname[i]), "%s", s->sv[i].cfg->name);
 		cap += s->sv[i].n_backends;
 	}
+	if (lp_ctl_announcer(c) != NULL) {
+		struct lp_announce *a = lp_ctl_announcer(c);
+
+		s->announce = true;
+		s->ann = *lp_announce_stats(a);
+		s->holds = lp_announce_holds(a);
+		s->nv = lp_announce_count(a);
+		s->vv = calloc(s->nv ? s->nv : 1, sizeof(*s->vv));
+		if (s->vv == NULL)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < s->nv; i++)
+			lp_announce_view(a, i, &s->vv[i]);
+	}
 	s->bv = calloc(cap ? cap : 1, sizeof(*s->bv));
 	s->bsvc = calloc(cap ? cap : 1, sizeof(*s->bsvc));
 	s->bname = calloc(cap ? cap : 1, sizeof(*s->bname));
@@ -190,7 +209,43 @@ exp_prom_free(struct exp_scrape *s)
 	free(s->bsvc);
 	free(s->bname);
 	free(s->sname);
+	free(s->vv);
 	free(s);
+}
+
+/* VIP announcement (announce:): lib/announce's counters, the holds, and
+ * per VIP whether its route is in the kernel table. */
+static void
+announce_families(struct exp_scrape *s)
+{
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} holds[] = {
+		{ LP_ANNOUNCE_HOLD_SHUTDOWN, "shutdown" },
+		{ LP_ANNOUNCE_HOLD_OPERATOR, "operator" },
+		{ LP_ANNOUNCE_HOLD_WORKERS, "workers" },
+		{ LP_ANNOUNCE_HOLD_LOADING, "loading" },
+	};
+	FILE *o = s->o;
+	char a[LP_IP_STRLEN];
+
+	if (!s->announce)
+		return;
+#define X(n, h) plain(o, "limpet_announce_" #n "_total", true, h, "%.0f", (double)s->ann.n);
+	LP_ANNOUNCE_COUNTER_LIST(X)
+#undef X
+	family(o, "limpet_announce_hold", false, "1 while a hold withdraws every VIP route (shutdown, operator, workers, loading)");
+	for (size_t i = 0; i < sizeof(holds) / sizeof(holds[0]); i++)
+		fprintf(o, "limpet_announce_hold{reason=\"%s\"} %u\n", holds[i].name, (s->holds & holds[i].bit) != 0);
+	family(o, "limpet_announce_vip_announced", false,
+	       "1 while the VIP's route is in the kernel table; reason: why not (as show announce says)");
+	for (uint32_t i = 0; i < s->nv; i++) {
+		fprintf(o, "limpet_announce_vip_announced{vip=\"%s\",reason=\"",
+			lp_ip_format(&s->vv[i].addr, a, sizeof(a)));
+		escaped(o, s->vv[i].announced ? "" : lp_announce_why_name(s->vv[i].why), true);
+		fprintf(o, "\"} %u\n", s->vv[i].announced);
+	}
 }
 
 static void
@@ -287,6 +342,7 @@ exp_prom_render(struct exp_scrape *s, FILE *out)
 	worker_families(s);
 	fields(s, "port", exp_port_fields, S_PORT, s->pv, sizeof(s->pv[0]), s->np);
 	service_families(s);
+	announce_families(s);
 	s->o = NULL;
 	return ferror(out) ? -EIO : 0;
 }

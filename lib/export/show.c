@@ -88,7 +88,8 @@ percent(uint64_t part, uint64_t whole)
 static bool
 worker_only(enum lp_wc k)
 {
-	return k == LP_WC_loop_passes || k == LP_WC_busy_cycles || k == LP_WC_idle_cycles;
+	return k == LP_WC_loop_passes || k == LP_WC_busy_cycles || k == LP_WC_idle_cycles || k == LP_WC_idle_sleeps ||
+	       k == LP_WC_sleep_cycles;
 }
 
 int

@@ -8,9 +8,10 @@
  * stores are single instructions on the platforms DPDK supports).
  *
  * Invariant, per worker, once its transmit buffers are flushed:
- *   rx_pkts + injected = tx_pkts + sum(drop[]) + slowpath
- * Every received packet is transmitted, dropped for exactly one reason, or
- * handed to the control thread; `injected` counts packets the control
+ *   rx_pkts + injected = tx_pkts + sum(drop[]) + slowpath + to_kernel
+ * Every received packet is transmitted, dropped for exactly one reason,
+ * handed to the control thread, or passed to its port's kernel interface
+ * (to_kernel, 0 without kernelInterface); `injected` counts packets the control
  * thread gave the worker to send (ARP replies, probes). test_counters
  * checks it after mixed traffic.
  */

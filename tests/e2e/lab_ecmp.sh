@@ -1,26 +1,28 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 #
-# The scale-out lab: a router running BIRD 2 spreads a VIP over two load
-# balancer instances by ECMP, each instance announces the VIP over BGP
-# with BFD from its own BIRD, which learns it from kernel table
-# ECMP_TABLE. Sourced by tests/e2e/test_ecmp_lab.sh; docs/scale-out.md has
-# the picture. Namespaces are "${LAB_PREFIX}e<role>" (default prefix "lp-"):
+# The scale-out lab: a router running BIRD 2 spreads a VIP over two limpet
+# instances by ECMP; each instance announces the VIP over BGP with BFD from
+# its own BIRD, which learns it from kernel table ECMP_TABLE, where limpet
+# keeps it (announce:). Sourced by tests/e2e/test_ecmp_lab.sh;
+# docs/scale-out.md has the picture. Namespaces are "${LAB_PREFIX}e<role>"
+# (default prefix "lp-"):
 #
 #   ecl       ECMP_CLIENTS client addresses 10.30.0.101... behind the router
 #   ert       the router: BIRD (BGP + BFD to each instance, merge paths on),
 #             fib_multipath_hash_policy=1 (L4)
-#   ei1 ei2   the instances: wan (to the router, BGP and BFD), lan (the
-#             back segment), BIRD with config/bird/limpet-bird.conf
+#   ei1 ei2   the instances: limpet on two af_packet ports, wan (to the
+#             router) and lan (the back segment), with workers.poll:
+#             adaptive; its kernelInterface lp-wan carries BIRD's BGP and BFD
+#             (config/bird/limpet-bird.conf) to the router through limpet
 #   esw       the back segment's bridge: instances, router, backends
 #   ebe1..3   HTTP backends (tests/e2e/httpd.py) with the VIP on loopback,
-#             replying straight to clients through the router (DSR)
+#             replying straight to clients through the router (dsr)
 #
-# Until limpet has its kernelInterface (issue 12), the instances are
-# kernel stand-ins: each forwards VIP traffic to the backends by a
-# multipath route (L3 hash, one seed: one backend per client, whichever
-# instance), which is what limpet's dsr mode does to a packet. Their VIP
-# route in table ECMP_TABLE is the one limpet's lib/announce would keep.
+# The kernel of an instance namespace never sees wan or lan (an ingress
+# drop; limpet's af_packet sockets see every frame before it): whatever the
+# kernel and BIRD exchange with the router goes through limpet's exception
+# path, as on a host whose NIC DPDK owns.
 #
 # lab_ecmp_up installs a trap that removes all of it on exit; processes are
 # stopped by the PIDs the lab started them with.
@@ -71,6 +73,8 @@ lab_ecmp_require() {
 	done
 	# A missing tool is a failure, not a skip: tools/deps.sh installs them.
 	[ ${#missing[@]} -eq 0 ] || lab_die "missing ${missing[*]} (tools/deps.sh installs them: bird2, nftables, curl)"
+	[ -x "$LAB_LIMPET" ] || lab_die "no limpet binary at $LAB_LIMPET (build first: meson setup build && ninja -C build)"
+	[ -x "$LAB_LIMPETCTL" ] || lab_die "no limpetctl at $LAB_LIMPETCTL (build first)"
 }
 
 # The multipath hash seed, where the kernel has one per namespace (6.11+):
@@ -131,27 +135,15 @@ lab_ecmp_up() {
 	done
 	lab_in "$ENS_CL" ip route add default via "$E_RT_CL"
 
-	# Instances: forward VIP traffic to the backends, L3 hash: a client
-	# goes to one backend, the same in both instances (same hash, same
-	# next hops).
+	# Instances: limpet owns wan and lan (af_packet); the kernel gets none
+	# of their frames, only what limpet passes to its kernel interface.
 	for i in 0 1; do
 		ns=${ENS_I[$i]}
-		lab_in "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=0 \
-			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-			net.ipv4.conf.wan.rp_filter=0 net.ipv4.conf.lan.rp_filter=0
-		ecmp_seed "$ns"
-		lab_in "$ns" ip addr add "${E_INST[$i]}/24" dev wan
-		lab_in "$ns" ip addr add "${E_INST_LAN[$i]}/24" dev lan
-		lab_in "$ns" ip route add "$E_VIP/32" \
-			nexthop via "${E_BE[0]}" dev lan nexthop via "${E_BE[1]}" dev lan nexthop via "${E_BE[2]}" dev lan
-		# What the instance forwarded for the VIP, as limpet's counters would say.
+		lab_in "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 		lab_in "$ns" nft -f - <<-EOF
-		table ip ecmplab {
-			counter vip { }
-			chain vip_forward {
-				type filter hook forward priority 0; policy accept;
-				ip daddr $E_VIP tcp dport $E_PORT counter name vip
-			}
+		table netdev limpet_owns {
+			chain wan_in { type filter hook ingress device wan priority 0; policy drop; }
+			chain lan_in { type filter hook ingress device lan priority 0; policy drop; }
 		}
 		EOF
 	done
@@ -254,30 +246,102 @@ lab_ecmp_nexthops() {
 
 ecmp_nexthop_count() { lab_ecmp_nexthops | grep -c . || true; }
 
-# ---- the VIP route an instance announces (lib/announce) ----
+# ---- limpet ----
 
-# announce_vip (tests/e2e/announce_vip.c) keeps the VIP's route in the
-# instance's table ECMP_TABLE with lib/announce, as limpet will.
-ECMP_ANNOUNCE=${ECMP_ANNOUNCE:-$LAB_ROOT/build/tests/e2e/announce_vip}
+ECMP_WITHDRAW_DELAY=${ECMP_WITHDRAW_DELAY:-2}
 
-# lab_ecmp_announce_start N: instance N announces the VIP until stopped.
-lab_ecmp_announce_start() {
+# The config of instance N (1 or 2): dsr to the three backends, ClientIP
+# affinity, http health checks, the VIP announced in table ECMP_TABLE on
+# lp-wan, adaptive polling.
+ecmp_limpet_conf() {
+	local i=$(($1 - 1))
+	cat <<-EOF
+	# lab instance $1 (generated by tests/e2e/lab_ecmp.sh)
+	ports:
+	  - name: wan
+	    device: net_af_packet0
+	    address: ${E_INST[$i]}/24
+	    gateway: ${E_RT_INST[$i]}
+	    kernelInterface: lp-wan
+	  - name: lan
+	    device: net_af_packet1
+	    address: ${E_INST_LAN[$i]}/24
+	announce: { table: $ECMP_TABLE, withdrawDelaySeconds: $ECMP_WITHDRAW_DELAY }
+	workers: { poll: adaptive, idleSleepMicroseconds: 500 }
+	flows: { capacity: 65536 }
+	affinity: { capacity: 65536 }
+	services:
+	  - name: web
+	    vip: $E_VIP
+	    port: $E_PORT
+	    protocol: TCP
+	    forwarding: dsr
+	    sessionAffinity: ClientIP
+	    healthCheck: { type: http, path: /healthz, interval: 0.5, timeout: 0.4, rise: 2, fall: 2 }
+	    backends:
+	      - { address: ${E_BE[0]} }
+	      - { address: ${E_BE[1]} }
+	      - { address: ${E_BE[2]} }
+	EOF
+}
+
+# lab_ecmp_limpet_start N: limpet in instance N's namespace; returns once it
+# logged "running". The two instances' control threads and workers sit on
+# opposite CPUs.
+lab_ecmp_limpet_start() {
+	local n=$1 lcores
+	ecmp_limpet_conf "$n" >"$LAB_DIR/limpet$n.yaml"
+	: >>"$LAB_DIR/limpet$n.log"
+	if [ "$n" = 1 ]; then lcores="0@0,1@1"; else lcores="0@1,1@0"; fi
+	# shellcheck disable=SC2086
+	ip netns exec "${ENS_I[$((n - 1))]}" "$LAB_LIMPET" --lcores "$lcores" --no-pci --no-huge --no-shconf -m 512 \
+		${LAB_EAL_EXTRA:-} --file-prefix "limpet-${LAB_PREFIX}e$n-$$" \
+		--vdev net_af_packet0,iface=wan,qpairs=1 --vdev net_af_packet1,iface=lan,qpairs=1 \
+		-- --config "$LAB_DIR/limpet$n.yaml" --ctl-socket "$LAB_DIR/limpet$n.sock" >>"$LAB_DIR/limpet$n.log" 2>&1 &
+	LAB_PID[limpet$n]=$!
+	local deadline=$((SECONDS + 30)) seen
+	seen=$(grep -c "limpet: running" "$LAB_DIR/limpet$n.log" || true)
+	ECMP_EARLY_ROUTE=0
+	# Until it says it runs, limpet announces nothing.
+	until [ "$(grep -c "limpet: running" "$LAB_DIR/limpet$n.log" || true)" -gt "$seen" ]; do
+		if ! kill -0 "${LAB_PID[limpet$n]}" 2>/dev/null; then
+			tail -n 30 "$LAB_DIR/limpet$n.log" >&2
+			unset "LAB_PID[limpet$n]"
+			lab_die "limpet $n exited at start"
+		fi
+		if lab_ecmp_has_route "$n" && [ "$(grep -c "limpet: running" "$LAB_DIR/limpet$n.log" || true)" -eq "$seen" ]; then
+			ECMP_EARLY_ROUTE=1
+		fi
+		[ "$SECONDS" -lt "$deadline" ] || lab_die "limpet $n did not start within 30 s"
+		sleep 0.02
+	done
+	lab_log "limpet $n started (pid ${LAB_PID[limpet$n]})"
+}
+
+ecmp_ctl() {
 	local n=$1
-	[ -x "$ECMP_ANNOUNCE" ] || lab_die "no announce_vip at $ECMP_ANNOUNCE (build first)"
-	: >"$LAB_DIR/announce$n.log"
-	ip netns exec "${ENS_I[$((n - 1))]}" "$ECMP_ANNOUNCE" -t "$ECMP_TABLE" -d wan "$E_VIP" \
-		>>"$LAB_DIR/announce$n.log" 2>&1 &
-	LAB_PID[announce$n]=$!
-	lab_wait 5 "instance $n's VIP route" lab_ecmp_has_route "$n"
+	shift
+	"$LAB_LIMPETCTL" -s "$LAB_DIR/limpet$n.sock" "$@"
 }
 
+# Does instance N's limpet keep the VIP route in table ECMP_TABLE?
 lab_ecmp_has_route() {
-	lab_in "${ENS_I[$(($1 - 1))]}" ip route show table "$ECMP_TABLE" proto "$ECMP_RTPROT" "$E_VIP/32" | grep -q "dev wan"
+	lab_in "${ENS_I[$(($1 - 1))]}" ip route show table "$ECMP_TABLE" proto "$ECMP_RTPROT" "$E_VIP/32" 2>/dev/null |
+		grep -q "dev lp-wan"
 }
 
-# lab_ecmp_withdraw N / lab_ecmp_announce N: the operator's hold (SIGUSR1 / SIGUSR2).
-lab_ecmp_withdraw() { kill -USR1 "${LAB_PID[announce$1]}"; }
-lab_ecmp_announce() { kill -USR2 "${LAB_PID[announce$1]}"; }
+# Client packets instance N forwarded to the service's backends (its counters).
+lab_ecmp_forwarded() {
+	ecmp_ctl "$1" show services | awk '
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i == "PACKETS") c = i; next }
+		$1 == "web" && c { print $c; found = 1 }
+		END { exit !(c && found) }'
+}
+
+# The announce state of the VIP on instance N: "yes -" or "no REASON".
+lab_ecmp_announce_state() {
+	ecmp_ctl "$1" show announce | awk -v vip="$E_VIP" '$1 == vip { print $2, $3 }'
+}
 
 # ---- backends and clients ----
 
@@ -292,11 +356,6 @@ lab_ecmp_backends_start() {
 		lab_wait 10 "backend$((i + 1)) listening" lab_in "${ENS_BE[$i]}" \
 			curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$E_PORT/healthz"
 	done
-}
-
-# Packets instance N forwarded for the VIP.
-lab_ecmp_forwarded() {
-	lab_in "${ENS_I[$(($1 - 1))]}" nft list counter ip ecmplab vip | awk '/packets/ {print $2; exit}'
 }
 
 # lab_ecmp_sweep N: N requests per client address, each on a new
@@ -325,7 +384,7 @@ lab_ecmp_down() {
 	ECMP_UP=0
 	for name in "${!LAB_PID[@]}"; do lab_stop "$name"; done
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ $rc -ne 130 ]; then
-		for f in "$LAB_DIR"/bird-*.log; do
+		for f in "$LAB_DIR"/bird-*.log "$LAB_DIR"/limpet*.log; do
 			[ -s "$f" ] || continue
 			echo "---- $(basename "$f") (last 15 lines) ----" >&2
 			tail -n 15 "$f" >&2

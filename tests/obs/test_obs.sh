@@ -178,7 +178,7 @@ for name, f in families.items():
         problems.append(f"{name}: counter without _total")
     if f"`{name}`" not in doc:
         problems.append(f"{name}: not described in docs/observability.md")
-allowed = {"service", "backend", "reason", "worker", "port", "state", "help"}
+allowed = {"service", "backend", "reason", "worker", "port", "state", "help", "vip"}
 for name, labels, _ in samples:
     if set(labels) - allowed:
         problems.append(f"{name}: unexpected labels {set(labels) - allowed}")
