@@ -312,12 +312,13 @@ itest_assert_workers_balance(struct lp_ctl *c)
 	for (uint32_t w = 0; w < lp_ctl_worker_count(c); w++) {
 		const struct lp_stats *s = lp_ctl_worker_stats(c, w);
 		uint64_t in = s->c[LP_WC_rx_pkts] + s->c[LP_WC_injected];
-		uint64_t outcome = s->c[LP_WC_tx_pkts] + lp_stats_drops(s) + s->c[LP_WC_slowpath];
+		uint64_t outcome =
+			s->c[LP_WC_tx_pkts] + lp_stats_drops(s) + s->c[LP_WC_slowpath] + s->c[LP_WC_to_kernel];
 
-		printf("\n    worker %u: rx %lu + injected %lu = tx %lu + drops %lu + slowpath %lu", w,
+		printf("\n    worker %u: rx %lu + injected %lu = tx %lu + drops %lu + slowpath %lu + to_kernel %lu", w,
 		       (unsigned long)s->c[LP_WC_rx_pkts], (unsigned long)s->c[LP_WC_injected],
 		       (unsigned long)s->c[LP_WC_tx_pkts], (unsigned long)lp_stats_drops(s),
-		       (unsigned long)s->c[LP_WC_slowpath]);
+		       (unsigned long)s->c[LP_WC_slowpath], (unsigned long)s->c[LP_WC_to_kernel]);
 		CU_ASSERT(in == outcome);
 	}
 	printf("\n");

@@ -87,7 +87,7 @@ void itest_poll(struct lp_ctl *c, unsigned int ms);
 
 /**
  * Assert that each worker's counters add up as lp_stats.h promises,
- * rx_pkts + injected = tx_pkts + drops + slowpath, printing each worker's.
+ * rx_pkts + injected = tx_pkts + drops + slowpath + to_kernel, printing each worker's.
  */
 void itest_assert_workers_balance(struct lp_ctl *c);
 
