@@ -288,6 +288,17 @@ lp_ctl_stop(struct lp_ctl *c)
 		return;
 	/* A reload still being built is not applied by a stopping limpet. */
 	ctl_change_cancel(c);
+	lp_health_abort(c);
+	/* The workers send what the control thread queued (the resets) before they stop. */
+	for (int i = 0; i < 100; i++) {
+		bool empty = true;
+
+		for (uint32_t w = 0; w < c->dp.n_workers; w++)
+			empty &= c->dp.worker[w]->from_ctl == NULL || rte_ring_empty(c->dp.worker[w]->from_ctl);
+		if (empty)
+			break;
+		rte_delay_us_sleep(100);
+	}
 	atomic_store(&c->dp.stop, true);
 	for (uint32_t i = 0; i < c->dp.n_workers; i++)
 		rte_eal_wait_lcore(c->dp.worker[i]->lcore);

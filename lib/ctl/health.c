@@ -298,3 +298,22 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 	rte_pktmbuf_free(m);
 	return 0;
 }
+
+void
+lp_health_abort(struct lp_ctl *c)
+{
+	/* A probe in flight when limpet stops would leave the backend a half
+	 * closed connection on the probe's 4-tuple, which the next run's first
+	 * SYN from the same port runs into: reset it now. */
+	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++) {
+		struct msvc *s = c->svc[i];
+
+		for (uint32_t k = 0; s != NULL && k < s->n_be; k++) {
+			struct mbe *b = &s->be[k];
+
+			if (b->hc_state != HC_IDLE && !b->hc_unsent)
+				probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
+			b->hc_state = HC_IDLE;
+		}
+	}
+}

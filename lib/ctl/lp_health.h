@@ -39,4 +39,8 @@ int lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_me
 /** Send due probes (and early ones on a passive signal), time out unanswered ones. */
 void lp_health_tick(struct lp_ctl *c, uint64_t now);
 
+/** Before the workers stop: reset the probes in flight (their connections
+ * would otherwise linger at the backends and meet the next run's probes). */
+void lp_health_abort(struct lp_ctl *c);
+
 #endif /* LP_HEALTH_H */

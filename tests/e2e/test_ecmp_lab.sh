@@ -149,7 +149,12 @@ lab_ok "(d) limpet 2 started again: announced only once running, in the ECMP rou
 # ---- (e) all backends down on one instance ----
 for i in 0 1 2; do
 	lab_in "${ENS_BE[$i]}" nft -f - <<-EOF
-	table ip hcblock { chain in { type filter hook input priority 0; policy accept; ip saddr ${E_INST_LAN[0]} tcp dport $E_PORT drop; } }
+	table ip hcblock {
+		chain hc_in {
+			type filter hook input priority 0; policy accept;
+			ip saddr ${E_INST_LAN[0]} tcp dport $E_PORT drop
+		}
+	}
 	EOF
 done
 t=$(wait_ms 15 "instance1 to withdraw with no backend up" only_via 2)
