@@ -36,7 +36,8 @@
 
 static const char config_yaml[] =
 	"ports:\n"
-	"  - { name: wan, device: net_ring_wan, address: 10.0.0.1/24, kernelInterface: " KIF " }\n"
+	"  - { name: wan, device: net_ring_wan, address: 10.0.0.1/24, mac: \"02:00:00:00:00:01\",\n"
+	"      kernelInterface: " KIF " }\n"
 	"  - { name: lan, device: net_ring_lan, address: 10.1.0.1/24 }\n"
 	"neighbors:\n"
 	"  - { address: 10.1.0.11, mac: \"02:00:00:00:01:0b\", port: lan }\n"
