@@ -311,9 +311,9 @@ lp_health_abort(struct lp_ctl *c)
 		for (uint32_t k = 0; s != NULL && k < s->n_be; k++) {
 			struct mbe *b = &s->be[k];
 
-			if (b->hc_state != HC_IDLE && !b->hc_unsent)
-				probe_send(c, s, b, LP_TCP_RST, b->hc_nxt, 0, NULL);
-			b->hc_state = HC_IDLE;
+			if (b->hc.state != HC_IDLE && !b->hc.unsent)
+				probe_send(c, s, b, LP_TCP_RST, b->hc.nxt, 0, NULL);
+			b->hc.state = HC_IDLE;
 		}
 	}
 }

@@ -81,7 +81,7 @@ tap_create(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 		return -EEXIST;
 	}
 	if ((p->mac.b[0] & 1) != 0 || (p->mac.b[0] | p->mac.b[1] | p->mac.b[2] | p->mac.b[3] | p->mac.b[4] | p->mac.b[5]) == 0) {
-		ctl_err(d, "%s:%u:%u: port '%s': kernelInterface needs a unicast MAC on the port, it has none (set ports[].mac)",
+		lp_diag_add(d, "%s:%u:%u: port '%s': kernelInterface needs a unicast MAC on the port, it has none (set ports[].mac)",
 			c->cfg->path, cp->kernel_iface_pos.line, cp->kernel_iface_pos.col, cp->name);
 		return -EINVAL;
 	}
