@@ -13,8 +13,10 @@
  *   edit.c      CLI and health-check changes; timed ones (drain end, slow start)
  *   reload.c    a whole config: validate, diff, apply (start-up and reload)
  *   port.c      DPDK ports; the control thread's own transmit
+ *   kernel.c    kernel interfaces (kernelInterface): the exception path
  *   health.c    health checks (lp_health.h)
  *   slowpath.c  ARP/ND, ICMP echo and errors, held packets, probe replies
+ *   announce.c  VIP routes in a kernel table (announce:, lib/announce)
  *   views.c     read-only views for the CLI and exporters
  *   ctl.c       create, start, stop, destroy, the poll loop
  *   log.c       log types (lp_log.h)
