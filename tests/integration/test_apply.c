@@ -137,6 +137,7 @@ stats_sum(const struct lp_stats *src)
 
 	s = *src;
 	s.c[LP_WC_loop_passes] = s.c[LP_WC_busy_cycles] = s.c[LP_WC_idle_cycles] = 0;
+	s.c[LP_WC_idle_sleeps] = s.c[LP_WC_sleep_cycles] = 0;	/* adaptive polling: move while idle */
 	s.c[LP_WC_injected] = s.c[LP_WC_tx_pkts] = s.c[LP_WC_tx_bytes] = 0;
 	for (uint32_t p = 0; p < LP_MAX_PORTS; p++)
 		s.port[p].tx_pkts = s.port[p].tx_bytes = 0;
