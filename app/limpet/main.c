@@ -23,6 +23,7 @@
 #include "lp_cli.h"
 #include "lp_config.h"
 #include "lp_ctl.h"
+#include "lp_ctl_cluster.h"
 #include "lp_export.h"
 #include "lp_log.h"
 #include "lp_notify.h"
@@ -335,9 +336,10 @@ journal_setup(void)
 /*
  * Tell the service manager (systemd Type=notify) about this run: READY=1
  * once the ports and workers are up, then the watchdog. NULL (nothing to
- * do) without $NOTIFY_SOCKET. A module that must finish first (loading
- * replicated bindings) holds readiness here: lp_notify_hold(n,
- * LP_READY_BINDINGS), released with lp_notify_release() once loaded.
+ * do) without $NOTIFY_SOCKET. A module that must finish first holds
+ * readiness here: lp_notify_hold(n, LP_READY_BINDINGS), released with
+ * lp_notify_release(). The replicated bindings need no hold: their warm
+ * start runs before the workers start, so READY=1 follows it.
  */
 static struct lp_notify *
 start_notify(const struct app_opts *o, struct lp_ctl *c)
@@ -432,6 +434,15 @@ run(struct app_opts *o)
 		lp_ctl_destroy(c);
 		return EXIT_SUCCESS;
 	}
+	/* Warm start (`cluster`): the replicated bindings are loaded before
+	 * the workers bind any new client and before anything announces the
+	 * VIPs; at most cluster.startWaitSeconds when Redis does not answer
+	 * (said, counted as start_unreachable, loaded later). */
+	lp_ctl_cluster_warm_start(c);
+	if (stopped_during_start_up()) {
+		lp_ctl_destroy(c);
+		return EXIT_SUCCESS;
+	}
 	if (lp_ctl_start(c) != 0) {
 		fprintf(stderr, "limpet: cannot launch the workers\n");
 		lp_ctl_destroy(c);
@@ -498,6 +509,8 @@ run(struct app_opts *o)
 	lp_ctl_stop(c);
 	/* Slow-path work the workers handed over last, then the summary. */
 	lp_ctl_poll(c, rte_rdtsc());
+	/* Binding changes not yet in Redis: a rolling restart loses none. */
+	lp_ctl_cluster_flush(c, 2000);
 	lp_ctl_print_summary(c, stdout);
 	fflush(stdout);
 	lp_ctl_destroy(c);

@@ -136,6 +136,7 @@ recycle(struct lp_aff_table *t, uint32_t pos)
 	atomic_store_explicit(&e->last_seen, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->created, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->state, LP_AFF_ST_PROVISIONAL, memory_order_relaxed);
+	atomic_store_explicit(&e->origin, LP_AFF_ORIGIN_LOCAL, memory_order_relaxed);
 	memset(&e->key, 0, sizeof(e->key));
 	atomic_thread_fence(memory_order_release);
 	rte_hash_free_key_with_position(t->h, (int32_t)pos);

@@ -88,10 +88,14 @@ struct lp_aff_entry {
 	_Atomic uint32_t created;	/**< limpet seconds */
 	_Atomic uint8_t used;		/**< key present (set by the inserter) */
 	_Atomic uint8_t state;		/**< enum lp_aff_state */
-	uint8_t pad[2];
+	_Atomic uint8_t origin;		/**< LP_AFF_ORIGIN_LOCAL, or where a replicated binding came from (enum lp_cluster_origin) */
+	uint8_t pad[1];
 	struct lp_aff_key key;		/**< copy for the control thread's scans */
 	uint8_t pad2[64 - 48];
 } __attribute__((aligned(64)));
+
+/** lp_aff_entry.origin of a binding this instance chose (values above: lib/cluster's enum lp_cluster_origin). */
+#define LP_AFF_ORIGIN_LOCAL 0
 
 _Static_assert(sizeof(struct lp_aff_entry) == 64, "one cache line per binding");
 _Static_assert(sizeof(struct lp_aff_key) == 24, "three words: lp_aff_key_make(), lp_aff_sig()");

@@ -26,6 +26,7 @@ static const struct cli_cmd_group *const groups[] = {
 	&cli_edit_group,
 	&cli_announce_group,
 	&cli_admin_group,
+	&cli_cluster_group,
 	&cli_test_group,	/* last: in only with the test hooks */
 };
 

@@ -116,6 +116,7 @@ extern const struct cli_cmd_group cli_stats_group;
 extern const struct cli_cmd_group cli_edit_group;
 extern const struct cli_cmd_group cli_announce_group;
 extern const struct cli_cmd_group cli_admin_group;
+extern const struct cli_cmd_group cli_cluster_group;
 extern const struct cli_cmd_group cli_test_group;	/**< only with lp_cli_opts.test_hooks */
 
 /** The command being run: where its output and errors go. */

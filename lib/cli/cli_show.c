@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 
 #include "cli_priv.h"
+#include "lp_ctl_cluster.h"
 #include "lp_flow.h"
 
 #define FLOWS_DEFAULT 100
@@ -278,8 +279,9 @@ binding_row(void *ctx, const struct lp_binding_view *b)
 		snprintf(client, sizeof(client), "%s", a);
 	if (b->bound)
 		lp_endpoint_format(&b->backend, b->backend_port, be, sizeof(be));
-	cli_table_row(br->t, "%s\t%s\t%u\t%u\t%" PRId64 "\t%u\t%s", client, be, b->age_s, b->idle_s,
-		      b->left_s > 0 ? b->left_s : 0, b->flows, b->provisional ? "provisional" : "confirmed");
+	cli_table_row(br->t, "%s\t%s\t%u\t%u\t%" PRId64 "\t%u\t%s\t%s", client, be, b->age_s, b->idle_s,
+		      b->left_s > 0 ? b->left_s : 0, b->flows, b->provisional ? "provisional" : "confirmed",
+		      lp_ctl_binding_origin_name(b->origin));
 	br->rows++;
 	return 0;
 }
@@ -287,7 +289,7 @@ binding_row(void *ctx, const struct lp_binding_view *b)
 static int
 show_affinity(struct lp_cli *cli, const struct cli_res *r, const struct lp_ip *client)
 {
-	static const char *const head[] = { "CLIENT", "BACKEND", "AGE", "IDLE", "LEFT", "FLOWS", "STATE" };
+	static const char *const head[] = { "CLIENT", "BACKEND", "AGE", "IDLE", "LEFT", "FLOWS", "STATE", "ORIGIN" };
 	const char *name = r->v[2].str;
 	struct lp_service_view sv;
 	struct cli_table t;
@@ -444,7 +446,7 @@ static const struct cli_cmd show_cmds[] = {
 	  { CLI_KW(0, "show"), CLI_KW(1, "service"), SVC_TOK(2), NULL } },
 	{ "show backends NAME", "a service's backends: state, weight, bindings, flows, packets, admin, health",
 	  show_backends, { CLI_KW(0, "show"), CLI_KW(1, "backends"), SVC_TOK(2), NULL } },
-	{ "show affinity NAME [CLIENT]", "client bindings: backend, age, idle, time left, live flows",
+	{ "show affinity NAME [CLIENT]", "client bindings: backend, age, idle, time left, live flows, origin",
 	  show_affinity_all, { CLI_KW(0, "show"), CLI_KW(1, "affinity"), SVC_TOK(2), NULL } },
 	{ NULL, "the binding of one client", show_affinity_client,
 	  { CLI_KW(0, "show"), CLI_KW(1, "affinity"), SVC_TOK(2), CLI_ADDR_TOK(3, "client address"), NULL } },

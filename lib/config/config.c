@@ -70,6 +70,7 @@ lp_config_new(void)
 	c->workers.poll = LP_POLL_ADAPTIVE;
 	c->workers.idle_sleep_us = CFG_IDLE_SLEEP_US_DEFAULT;
 	c->announce.withdraw_delay_s = CFG_WITHDRAW_DELAY_DEFAULT;
+	c->cluster.start_wait_s = LP_CFG_CLUSTER_START_WAIT_DEFAULT;
 	return c;
 }
 
@@ -203,7 +204,8 @@ lp_config_equal(const struct lp_config *a, const struct lp_config *b)
 	    a->announce.enabled != b->announce.enabled ||
 	    (a->announce.enabled &&
 	     (a->announce.table != b->announce.table || a->announce.withdraw_delay_s != b->announce.withdraw_delay_s ||
-	      strncmp(a->announce.iface, b->announce.iface, LP_IFNAME_MAX) != 0)))
+	      strncmp(a->announce.iface, b->announce.iface, LP_IFNAME_MAX) != 0)) ||
+	    !lp_config_cluster_equal(&a->cluster, &b->cluster))
 		return false;
 	for (uint32_t i = 0; i < a->n_ports; i++)
 		if (!port_equal(&a->ports[i], &b->ports[i]))

@@ -187,6 +187,11 @@ void cfg_check(const struct lp_config *c, const struct cfg_marks *marks, struct 
 const char *cfg_name_problem(const char *s);
 /* Why a kernel interface name is unusable (Linux's rules, IFNAMSIZ), or NULL. */
 const char *cfg_iface_problem(const char *s);
+/* cluster.c: why a cluster.redis value or cluster name is unusable, or NULL. */
+const char *cfg_cluster_endpoint_problem(const char *s);
+const char *cfg_cluster_name_problem(const char *s);
+/* Check the cluster section of a config built in memory. */
+void cfg_check_cluster(const struct lp_config *c, struct cfg_diag *d);
 /* Why a device or path string is unusable, or NULL. */
 const char *cfg_text_problem(const char *s, size_t max);
 /* Not unspecified, loopback, multicast or limited broadcast. */

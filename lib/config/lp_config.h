@@ -179,6 +179,22 @@ struct lp_cfg_announce {
  * (lp_config_free() frees them), so code editing a config in memory may
  * realloc() them; new elements start from lp_config_port_init() and friends.
  */
+/**
+ * cluster: replicated bindings through Redis (docs/scale-out.md). Changes
+ * take a restart.
+ */
+struct lp_cfg_cluster {
+	bool enabled;		/**< the key is present */
+	char redis[LP_PATH_MAX];	/**< "HOST:PORT", "[V6]:PORT" or "/path/to.sock" */
+	char password_file[LP_PATH_MAX];	/**< passwordFile, "" for none */
+	char name[LP_NAME_MAX];	/**< cluster name: letters, digits, '-', '_', '.' */
+	uint32_t start_wait_s;	/**< startWaitSeconds: longest wait for the warm start (default 5) */
+	struct lp_cfg_pos pos;
+};
+
+#define LP_CFG_CLUSTER_START_WAIT_DEFAULT 5u
+#define LP_CFG_CLUSTER_START_WAIT_MAX 300u
+
 struct lp_config {
 	char *path;		/**< file it came from; NULL from lp_config_new() (messages say "config") */
 	uint32_t n_ports;
@@ -193,6 +209,7 @@ struct lp_config {
 	struct lp_cfg_route *routes;
 	struct lp_cfg_workers workers;
 	struct lp_cfg_announce announce;
+	struct lp_cfg_cluster cluster;
 };
 
 /** Collected problems, one "file:line:col: message" line each. */
@@ -261,6 +278,8 @@ void lp_config_free(struct lp_config *c);
  * are not compared (a written and re-read config equals the original).
  */
 bool lp_config_equal(const struct lp_config *a, const struct lp_config *b);
+/** Same cluster section (all fields; positions aside). */
+bool lp_config_cluster_equal(const struct lp_cfg_cluster *a, const struct lp_cfg_cluster *b);
 
 /**
  * Write a config as YAML that lp_config_parse() reads back to an equal

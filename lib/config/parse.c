@@ -21,7 +21,8 @@
 	static const struct cfg_keys var = { where, var##_names, var##_max }
 
 #define TOP_KEYS(X) X(T_PORTS, "ports") X(T_NEIGHBORS, "neighbors") X(T_ROUTES, "routes") X(T_FLOWS, "flows") \
-	X(T_AFFINITY, "affinity") X(T_SERVICES, "services") X(T_WORKERS, "workers") X(T_ANNOUNCE, "announce")
+	X(T_AFFINITY, "affinity") X(T_SERVICES, "services") X(T_WORKERS, "workers") X(T_ANNOUNCE, "announce") \
+	X(T_CLUSTER, "cluster")
 #define PORT_KEYS(X) X(P_NAME, "name") X(P_DEVICE, "device") X(P_ADDRESS, "address") \
 	X(P_GATEWAY, "gateway") X(P_MTU, "mtu") X(P_MAC, "mac") X(P_KERNEL_IFACE, "kernelInterface")
 #define WORKERS_KEYS(X) X(W_POLL, "poll") X(W_IDLE_SLEEP, "idleSleepMicroseconds")
@@ -32,6 +33,8 @@
 #define FLOWS_KEYS(X) X(F_CAPACITY, "capacity") X(F_CAPACITY6, "capacity6") X(F_TCP, "tcp_timeout") X(F_SYN, "tcp_syn_timeout") \
 	X(F_FIN, "tcp_fin_timeout") X(F_UDP, "udp_timeout")
 #define AFFINITY_KEYS(X) X(A_CAPACITY, "capacity")
+#define CLUSTER_KEYS(X) X(CL_REDIS, "redis") X(CL_PASSWORD_FILE, "passwordFile") X(CL_NAME, "name") \
+	X(CL_START_WAIT, "startWaitSeconds")
 #define SERVICE_KEYS(X) X(S_NAME, "name") X(S_VIP, "vip") X(S_PORT, "port") X(S_TARGET_PORT, "targetPort") \
 	X(S_PROTOCOL, "protocol") X(S_FORWARDING, "forwarding") X(S_SCHEDULER, "scheduler") \
 	X(S_AFFINITY, "sessionAffinity") X(S_AFFINITY_CONFIG, "sessionAffinityConfig") \
@@ -51,6 +54,7 @@ KEYSET(neighbor_keys, "in neighbor", NEIGHBOR_KEYS);
 KEYSET(route_keys, "in route", ROUTE_KEYS);
 KEYSET(flows_keys, "in flows", FLOWS_KEYS);
 KEYSET(affinity_keys, "in affinity", AFFINITY_KEYS);
+KEYSET(cluster_keys, "in cluster", CLUSTER_KEYS);
 KEYSET(service_keys, "in service", SERVICE_KEYS);
 KEYSET(affinity_config_keys, "in sessionAffinityConfig", AFFINITY_CONFIG_KEYS);
 KEYSET(client_ip_keys, "in clientIP", CLIENT_IP_KEYS);
@@ -391,6 +395,34 @@ parse_announce(struct parse *p, yaml_node_t *n)
 		a->iface_pos = cfg_pos_of(v[AN_INTERFACE]);
 		cfg_get_iface(p, v[AN_INTERFACE], "interface", a->iface);
 	}
+}
+
+static void
+parse_cluster(struct parse *p, yaml_node_t *n)
+{
+	struct lp_cfg_cluster *cl = &p->c->cluster;
+	yaml_node_t *v[cluster_keys_max];
+	const char *problem;
+
+	cl->pos = cfg_pos_of(n);
+	if (!cfg_walk_map(p, n, "cluster", &cluster_keys, v))
+		return;
+	cl->enabled = true;
+	if (v[CL_REDIS] == NULL)
+		cfg_missing(p, n, "redis", &cluster_keys);
+	else if (cfg_get_text(p, v[CL_REDIS], "redis", cl->redis, sizeof(cl->redis)) &&
+		 (problem = cfg_cluster_endpoint_problem(cl->redis)) != NULL)
+		cfg_report(&p->d, cfg_pos_of(v[CL_REDIS]), NULL, "redis: %s", problem);
+	if (v[CL_NAME] == NULL)
+		cfg_missing(p, n, "name", &cluster_keys);
+	else if (cfg_get_text(p, v[CL_NAME], "name", cl->name, sizeof(cl->name)) &&
+		 (problem = cfg_cluster_name_problem(cl->name)) != NULL)
+		cfg_report(&p->d, cfg_pos_of(v[CL_NAME]), NULL, "name: %s", problem);
+	if (v[CL_PASSWORD_FILE] != NULL)
+		cfg_get_text(p, v[CL_PASSWORD_FILE], "passwordFile", cl->password_file, sizeof(cl->password_file));
+	if (v[CL_START_WAIT] != NULL)
+		cfg_get_u32(p, v[CL_START_WAIT], "startWaitSeconds", 0, LP_CFG_CLUSTER_START_WAIT_MAX,
+			    &cl->start_wait_s);
 }
 
 /* ---- services ---- */
@@ -767,6 +799,8 @@ parse_root(struct parse *p, yaml_node_t *root)
 		parse_workers(p, v[T_WORKERS]);
 	if (v[T_ANNOUNCE] != NULL && !p->stop)
 		parse_announce(p, v[T_ANNOUNCE]);
+	if (v[T_CLUSTER] != NULL && !p->stop)
+		parse_cluster(p, v[T_CLUSTER]);
 	if (!p->stop)
 		resolve_ports(p);
 }

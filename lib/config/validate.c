@@ -888,6 +888,8 @@ cfg_check(const struct lp_config *c, const struct cfg_marks *marks, struct cfg_d
 	relate_routes(&k, refs);
 	relate_services(&k, refs);
 	free(refs);
+	if (marks == NULL)
+		cfg_check_cluster(c, d);
 out:
 	if (marks == NULL)
 		cfg_marks_free(&own, c->n_services);

@@ -253,6 +253,17 @@ write_tables(struct writer *w, const struct lp_config *c)
 			kv_name(w, "interface", c->announce.iface, LP_IFNAME_MAX);
 		map_end(w);
 	}
+	if (c->cluster.enabled) {
+		scalar(w, "cluster");
+		map_start(w, false);
+		kv(w, "redis", c->cluster.redis);
+		if (c->cluster.password_file[0] != '\0')
+			kv(w, "passwordFile", c->cluster.password_file);
+		kv(w, "name", c->cluster.name);
+		if (c->cluster.start_wait_s != LP_CFG_CLUSTER_START_WAIT_DEFAULT)
+			kv_u(w, "startWaitSeconds", c->cluster.start_wait_s);
+		map_end(w);
+	}
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctl_priv.h"
+#include "lp_cluster.h"
 
 /* Give back the load a binding counted for its backend, if that backend
  * (id and generation) is still the service's. */
@@ -77,6 +78,9 @@ ctl_affinity_purge(struct lp_ctl *c, struct msvc *s, int be_id, const struct lp_
 		if (lp_aff_delete(t, pos) != 0)
 			continue;
 		unbind_load(s, tg);
+		/* Cleared, or its backend removed: every instance forgets it.
+		 * (Bindings of services that go are not: purge_services.) */
+		ctl_cluster_binding(c, e, tg, LP_CLUSTER_EV_CLEAR);
 		c->stats->svc[s->id].aff[why]++;
 		n++;
 	}
@@ -123,6 +127,7 @@ move_binding(struct lp_ctl *c, struct msvc *s, const struct lp_svc *snap, struct
 	id = (uint16_t)snap->mg_id[idx];
 	if (!lp_aff_set(e, &expect, id, snap->be[id].gen))
 		return;	/* a worker moved it first */
+	ctl_cluster_binding(c, e, lp_aff_target(e), LP_CLUSTER_EV_MOVE);
 	unbind_load(s, t);
 	atomic_fetch_add(&s->load->active[id], 1);
 	atomic_fetch_add(&s->load->total, 1);
@@ -161,6 +166,7 @@ rebalance_one(struct lp_ctl *c, struct msvc *s, const struct lp_svc *snap, struc
 		return;
 	if (!lp_aff_set(e, &expect, id, snap->be[id].gen))
 		return;
+	ctl_cluster_binding(c, e, lp_aff_target(e), LP_CLUSTER_EV_MOVE);
 	unbind_load(s, t);
 	atomic_fetch_add(&s->load->active[id], 1);
 	atomic_fetch_add(&s->load->total, 1);
@@ -280,6 +286,11 @@ ctl_affinity_scan(struct lp_ctl *c, uint64_t now, uint32_t budget)
 			bool provisional = lp_aff_provisional(e);
 
 			if (provisional && !lp_aff_doom(t, pos))
+				continue;
+			/* Replicated (confirmed ones only; a provisional binding
+			 * never left this instance): the client may be active on
+			 * another instance. */
+			if (!provisional && ctl_cluster_expiry(c, e))
 				continue;
 			if (lp_aff_delete(t, pos) == 0) {
 				unbind_load(s, tg);

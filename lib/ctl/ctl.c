@@ -252,7 +252,7 @@ lp_ctl_create(const struct lp_config *cfg, const struct lp_ctl_opts *opts, struc
 		goto fail;
 	}
 	ctl_publish_index(c, ix);
-	if (lp_ctl_apply(c, cfg, d) != 0)
+	if (lp_ctl_apply(c, cfg, d) != 0 || ctl_cluster_create(c, cfg, d) != 0)
 		goto fail;
 	c->next_second = rte_rdtsc();
 	return c;
@@ -319,6 +319,7 @@ lp_ctl_destroy(struct lp_ctl *c)
 	ctl_slowpath_free(c);
 	if (c->retire != NULL)
 		lp_retire_destroy(c->retire);
+	ctl_cluster_destroy(c);
 	ctl_model_free(c);
 	for (uint32_t i = 0; i < LP_MAX_SERVICES; i++)
 		lp_svc_free(lp_svc_publish(&c->dp.svcs, i, NULL));
@@ -352,6 +353,7 @@ lp_ctl_poll(struct lp_ctl *c, uint64_t now)
 	lp_retire_poll(c->retire);
 	ctl_check_visible(c);
 	ctl_affinity_scan(c, now, c->scan_per_poll);
+	ctl_cluster_poll(c, now);
 	lp_health_tick(c, now);
 	ctl_change_poll(c);
 	if (now >= c->next_second) {

@@ -154,6 +154,8 @@ struct lp_ctl {
 	struct lp_slowpath *slow;	/**< ARP/ND/ICMP state */
 	struct lp_kernel *kern;		/**< kernel interfaces (kernel.c) */
 	struct lp_ctl_announce *ann;	/**< VIP routes (announce.c), NULL without announce */
+	/* cluster.c */
+	struct ctl_cluster *cluster;	/**< replicated bindings, NULL without `cluster` */
 };
 
 /* After a backend is added to a service with `rebalance: idle`, idle
@@ -314,6 +316,19 @@ int ctl_change_idle(struct lp_ctl *c, struct lp_diag *err);
  * and timed changes: drained backends leave, slow-start weights ramp.
  */
 void ctl_timed_changes(struct lp_ctl *c, uint64_t now);
+
+/* =============================== cluster.c ===============================
+ * Replicated bindings (lib/cluster): each is a no-op without `cluster`.
+ */
+int ctl_cluster_create(struct lp_ctl *c, const struct lp_config *cfg, struct lp_diag *d);
+void ctl_cluster_destroy(struct lp_ctl *c);
+void ctl_cluster_poll(struct lp_ctl *c, uint64_t now);
+/** The control thread changed a binding (@p kind: enum lp_cluster_ev_kind; @p target: its new target). */
+void ctl_cluster_binding(struct lp_ctl *c, struct lp_aff_entry *e, uint64_t target, uint8_t kind);
+/** A binding looks expired: true when Redis was asked whether it is alive elsewhere (keep it meanwhile). */
+bool ctl_cluster_expiry(struct lp_ctl *c, struct lp_aff_entry *e);
+/** A reload that changes the cluster section is refused. */
+int ctl_cluster_restart_only(const struct lp_ctl *c, const struct lp_config *next, struct lp_diag *d);
 
 /* ================================ port.c ================================= */
 int ctl_ports_setup(struct lp_ctl *c, struct lp_diag *d);

@@ -258,6 +258,7 @@ struct lp_binding_view {
 	uint32_t idle_s;		/**< since the client's last packet */
 	int64_t left_s;			/**< until it expires */
 	uint32_t flows;			/**< live flows pinned to it */
+	uint8_t origin;			/**< where it came from: lp_ctl_binding_origin_name() (lp_ctl_cluster.h) */
 };
 
 /**

@@ -92,6 +92,8 @@ restart_only_changes(struct lp_ctl *c, const struct lp_config *next, struct lp_d
 			lp_diag_add(d, "%s: announce: removing it takes a restart", next->path);
 		bad++;
 	}
+	if (ctl_cluster_restart_only(c, next, d) != 0)
+		bad++;
 	if (cur->affinity_capacity != next->affinity_capacity) {
 		lp_diag_add(d, "%s: affinity.capacity %u → %u takes a restart", next->path, cur->affinity_capacity,
 			    next->affinity_capacity);

@@ -299,6 +299,7 @@ lp_ctl_affinity_walk(struct lp_ctl *c, const char *svc, const struct lp_ip *clie
 		v.left_s = (int64_t)(v.provisional && t->provisional_s < s->cfg.affinity_timeout_s ?
 				     t->provisional_s : s->cfg.affinity_timeout_s) - (int64_t)v.idle_s;
 		v.flows = atomic_load(&e->flows);
+		v.origin = atomic_load_explicit(&e->origin, memory_order_relaxed);
 		n++;
 		if (fn(ctx, &v) != 0)
 			break;

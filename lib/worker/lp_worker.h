@@ -30,6 +30,7 @@
 #include "lp_stats.h"
 #include "lp_svc.h"
 
+struct lp_cluster;
 struct rte_ring;
 struct rte_rcu_qsbr;
 
@@ -67,6 +68,7 @@ struct lp_dp {
 	struct lp_svc_table svcs;	/**< endpoint array (RCU) */
 	struct lp_aff_table *aff;
 	struct lp_nbr_table *nbr;
+	struct lp_cluster *cluster;	/**< replicated bindings: where workers emit binding events; NULL: none */
 	struct lp_routes routes;
 	struct rte_rcu_qsbr *qsbr;
 	uint32_t n_ports;

@@ -16,6 +16,7 @@
 
 #include <rte_prefetch.h>
 
+#include "events.h"
 #include "worker_priv.h"
 
 /* Which packets of the burst a stage hands the next one (indices into ctx[]). */
@@ -326,13 +327,14 @@ tcp_advance(struct burst *b, const struct lp_svc *s, struct lp_flow *f, uint8_t 
 /* Keep the client's binding alive while it has traffic, at most one
  * shared write per flow per second. */
 static void
-binding_refresh(struct burst *b, struct lp_flow *f)
+binding_refresh(struct burst *b, const struct lp_svc *s, struct lp_flow *f)
 {
 	struct lp_aff_entry *e = &b->dp->aff->e[f->aff_pos];
+	uint64_t t = lp_aff_target(e);
 
 	f->aff_sec = (uint16_t)b->now_s;
-	if (lp_aff_serial(lp_aff_target(e)) == f->aff_serial)
-		lp_aff_touch(e, b->now_s);
+	if (lp_aff_serial(t) == f->aff_serial)
+		worker_aff_touch(b->w, s, e, t, b->now_s);
 }
 
 /* A packet whose flow entry was found. false when the entry is stale (its
@@ -369,7 +371,7 @@ flow_hit(struct burst *b, struct pkt_ctx *c)
 		sched_binding_confirm(b, s, f);
 	f->last_seen = b->now;
 	if ((f->flags & LP_FLOW_F_AFF) && f->aff_sec != (uint16_t)b->now_s)
-		binding_refresh(b, f);
+		binding_refresh(b, s, f);
 	b->st->c[LP_WC_flow_hit]++;
 	fwd_to_backend(b, c->mb, &c->m, s, f->be_id);
 	return true;

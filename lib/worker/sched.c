@@ -4,6 +4,7 @@
  * its service has one, else the service's scheduler (lib/svc's
  * lp_svc_pick()); and giving back what a flow held when it ends or moves.
  */
+#include "events.h"
 #include "worker_priv.h"
 
 static uint16_t
@@ -44,11 +45,13 @@ binding_find(struct burst *b, struct pkt_ctx *c, const struct lp_svc *s, const s
 	return pos;
 }
 
-/* Bind the client at @e (target @t) to a backend of @s, racing other
- * workers by compare-and-swap. false: no backend, or the binding keeps
+/* Bind the client @k at @e (target @t) to a backend of @s, racing other
+ * workers by compare-and-swap (a replicated binding's change goes to the
+ * cluster's ring). false: no backend, or the binding keeps
  * changing under us (then @p->id is a stateless choice). */
 static bool
-binding_set(struct burst *b, const struct lp_svc *s, struct lp_aff_entry *e, uint64_t *t, uint32_t hash, struct pick *p)
+binding_set(struct burst *b, const struct lp_svc *s, struct lp_aff_entry *e, const struct lp_aff_key *k, uint64_t *t,
+	    uint32_t hash, struct pick *p)
 {
 	struct lp_svc_stats *ss = &b->st->svc[s->id];
 	bool spilled;
@@ -81,6 +84,15 @@ binding_set(struct burst *b, const struct lp_svc *s, struct lp_aff_entry *e, uin
 		}
 		if (spilled)
 			ss->aff[LP_AFF_SPILLED]++;
+		if (unlikely(b->dp->cluster != NULL)) {
+			atomic_store_explicit(&e->origin, LP_AFF_ORIGIN_LOCAL, memory_order_relaxed);
+			/* Only confirmed bindings are replicated: a new one is
+			 * announced when it is confirmed (sched_binding_confirm),
+			 * so a SYN flood never reaches Redis. */
+			if (!lp_aff_provisional(e))
+				worker_binding_event(b->w, s, k, id,
+						     was_bound ? LP_CLUSTER_EV_MOVE : LP_CLUSTER_EV_CREATE);
+		}
 		*t = lp_aff_make(lp_aff_serial(*t), id, s->be[id].gen);
 		return true;
 	}
@@ -114,9 +126,9 @@ place_affinity(struct burst *b, struct pkt_ctx *c, const struct lp_svc *s, const
 	t = lp_aff_target(e);
 	if (lp_aff_bound(t) && lp_svc_backend_valid(s, lp_aff_be_id(t), lp_aff_be_gen(t)))
 		b->st->c[LP_WC_aff_hit]++;
-	else if (!binding_set(b, s, e, &t, lp_aff_client_hash(k), p))
+	else if (!binding_set(b, s, e, k, &t, lp_aff_client_hash(k), p))
 		return p->id != LP_SVC_ID_NONE;
-	lp_aff_touch(e, b->now_s);
+	worker_aff_touch(b->w, s, e, t, b->now_s);
 	p->id = lp_aff_be_id(t);
 	if (create) {
 		p->flags |= LP_FLOW_F_AFF;
@@ -130,9 +142,19 @@ place_affinity(struct burst *b, struct pkt_ctx *c, const struct lp_svc *s, const
 void
 sched_binding_confirm(struct burst *b, const struct lp_svc *s, struct lp_flow *f)
 {
+	struct lp_aff_entry *e = &b->dp->aff->e[f->aff_pos];
+
 	f->flags |= LP_FLOW_F_AFF_OK;
-	if (lp_aff_confirm(&b->dp->aff->e[f->aff_pos], f->aff_serial))
-		b->st->svc[s->id].aff[LP_AFF_CONFIRMED]++;
+	if (!lp_aff_confirm(e, f->aff_serial))
+		return;
+	b->st->svc[s->id].aff[LP_AFF_CONFIRMED]++;
+	/* Replicated from now on: the client proved its address. */
+	if (unlikely(b->dp->cluster != NULL)) {
+		uint64_t t = lp_aff_target(e);
+
+		if (lp_aff_bound(t) && lp_aff_serial(t) == f->aff_serial)
+			worker_binding_event(b->w, s, &e->key, lp_aff_be_id(t), LP_CLUSTER_EV_CREATE);
+	}
 }
 
 bool
