@@ -15,6 +15,7 @@ show_cluster(struct lp_cli *cli, const struct cli_res *r)
 {
 	struct lp_cluster *cl = lp_ctl_cluster(cli->ctl);
 	struct lp_cluster_status *st;
+	char probe[1];
 	size_t need;
 	char *buf;
 
@@ -27,7 +28,7 @@ show_cluster(struct lp_cli *cli, const struct cli_res *r)
 	if (st == NULL)
 		return cli_fail(cli, -ENOMEM, "out of memory");
 	lp_cluster_status(cl, st);
-	need = lp_cluster_format(st, NULL, 0) + 1;
+	need = lp_cluster_format(st, probe, sizeof(probe)) + 1;
 	buf = malloc(need);
 	if (buf == NULL) {
 		free(st);

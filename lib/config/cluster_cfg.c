@@ -79,13 +79,15 @@ cfg_check_cluster(const struct lp_config *c, struct cfg_diag *d)
 	    (problem = cfg_text_problem(cl->password_file, sizeof(cl->password_file))) != NULL)
 		cfg_report(d, cl->pos, "cluster", "passwordFile: %s", problem);
 	if (cl->start_wait_s > LP_CFG_CLUSTER_START_WAIT_MAX)
-		cfg_report(d, cl->pos, "cluster", "startWaitSeconds: %u is out of range (0 to %u)", cl->start_wait_s,
+		cfg_report(d, cl->pos, "cluster", "startWaitSeconds: %u is out of range 0..%u", cl->start_wait_s,
 			   LP_CFG_CLUSTER_START_WAIT_MAX);
 }
 
 bool
 lp_config_cluster_equal(const struct lp_cfg_cluster *a, const struct lp_cfg_cluster *b)
 {
+	if (!a->enabled && !b->enabled)
+		return true;	/* off: what the fields hold means nothing */
 	return a->enabled == b->enabled && strcmp(a->redis, b->redis) == 0 &&
 	       strcmp(a->password_file, b->password_file) == 0 && strcmp(a->name, b->name) == 0 &&
 	       a->start_wait_s == b->start_wait_s;

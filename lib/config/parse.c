@@ -402,6 +402,7 @@ parse_cluster(struct parse *p, yaml_node_t *n)
 {
 	struct lp_cfg_cluster *cl = &p->c->cluster;
 	yaml_node_t *v[cluster_keys_max];
+	char name[LP_PATH_MAX];
 	const char *problem;
 
 	cl->pos = cfg_pos_of(n);
@@ -415,9 +416,13 @@ parse_cluster(struct parse *p, yaml_node_t *n)
 		cfg_report(&p->d, cfg_pos_of(v[CL_REDIS]), NULL, "redis: %s", problem);
 	if (v[CL_NAME] == NULL)
 		cfg_missing(p, n, "name", &cluster_keys);
-	else if (cfg_get_text(p, v[CL_NAME], "name", cl->name, sizeof(cl->name)) &&
-		 (problem = cfg_cluster_name_problem(cl->name)) != NULL)
-		cfg_report(&p->d, cfg_pos_of(v[CL_NAME]), NULL, "name: %s", problem);
+	else if (cfg_get_text(p, v[CL_NAME], "name", name, sizeof(name))) {
+		problem = cfg_cluster_name_problem(name);
+		if (problem != NULL)
+			cfg_report(&p->d, cfg_pos_of(v[CL_NAME]), NULL, "name: %s", problem);
+		else
+			strcpy(cl->name, name);
+	}
 	if (v[CL_PASSWORD_FILE] != NULL)
 		cfg_get_text(p, v[CL_PASSWORD_FILE], "passwordFile", cl->password_file, sizeof(cl->password_file));
 	if (v[CL_START_WAIT] != NULL)

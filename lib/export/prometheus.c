@@ -21,6 +21,8 @@
 
 #include "export_priv.h"
 #include "lp_announce.h"
+#include "lp_cluster.h"
+#include "lp_ctl_cluster.h"
 
 /* Everything one scrape reports, gathered first: each family walks it. */
 struct exp_scrape {
@@ -44,6 +46,7 @@ struct exp_scrape {
 	unsigned int holds;
 	uint32_t nv;			/* VIPs the announcer knows */
 	struct lp_announce_view *vv;
+	struct lp_cluster_status *cluster;	/* NULL without `cluster` */
 };
 
 enum scope { S_WORKER, S_PORT, S_SERVICE, S_BACKEND };
@@ -145,6 +148,12 @@ gather(struct exp_scrape *s, struct lp_export *x, struct lp_ctl *c)
 	lp_ctl_table_view(c, &s->tables);
 	lp_ctl_rcu_view(c, &s->rcu);
 	s->uptime_s = (double)(rte_rdtsc() - x->started) / (double)x->hz;
+	if (lp_ctl_cluster(c) != NULL) {
+		s->cluster = malloc(sizeof(*s->cluster));
+		if (s->cluster == NULL)
+			return -ENOMEM;
+		lp_cluster_status(lp_ctl_cluster(c), s->cluster);
+	}
 
 	s->nw = lp_ctl_worker_count(c);
 	s->np = lp_ctl_port_count(c);
@@ -210,6 +219,7 @@ exp_prom_free(struct exp_scrape *s)
 	free(s->bname);
 	free(s->sname);
 	free(s->vv);
+	free(s->cluster);
 	free(s);
 }
 
@@ -322,6 +332,46 @@ service_families(struct exp_scrape *s)
 			       s->bv[i].state == st);
 }
 
+/* Replicated bindings: the counters of LP_CLUSTER_COUNTERS, the state and the lag. */
+static void
+cluster_families(struct exp_scrape *s)
+{
+	const struct lp_cluster_status *st = s->cluster;
+	char name[96];
+	FILE *o = s->o;
+
+	if (st == NULL)
+		return;
+	for (unsigned int k = 0; k < LP_CLUSTER_C_MAX; k++) {
+		snprintf(name, sizeof(name), "limpet_cluster_%s_total", lp_cluster_counter_name(k));
+		plain(o, name, true, lp_cluster_counter_help(k), "%.0f", (double)st->counters[k]);
+	}
+	family(o, "limpet_cluster_state", false, "1 for the state of the connection to Redis, else 0");
+	for (unsigned int k = 0; k < LP_CLUSTER_STATE_MAX; k++) {
+		fputs("limpet_cluster_state{", o);
+		label(o, true, "state", lp_cluster_state_name(k));
+		fprintf(o, "} %d\n", st->state == k);
+	}
+	plain(o, "limpet_cluster_loaded", false, "1 once the live bindings were loaded from Redis (warm start)", "%.0f",
+	      st->loaded ? 1.0 : 0.0);
+	plain(o, "limpet_cluster_backlog", false, "bindings with changes not yet written to Redis", "%.0f",
+	      (double)st->backlog);
+	plain(o, "limpet_cluster_inflight", false, "Redis commands awaiting their replies", "%.0f", (double)st->inflight);
+	plain(o, "limpet_cluster_peers", false, "instances of the cluster seen in Redis (this one included)", "%.0f",
+	      (double)st->n_peers);
+	plain(o, "limpet_cluster_lag_p50_seconds", false,
+	      "replication lag, median: a peer's change written to Redis until applied here", "%.6f",
+	      st->lag_in.p50_us / 1e6);
+	plain(o, "limpet_cluster_lag_p99_seconds", false,
+	      "replication lag, 99th percentile: a peer's change written to Redis until applied here", "%.6f",
+	      st->lag_in.p99_us / 1e6);
+	plain(o, "limpet_cluster_lag_max_seconds", false, "replication lag, largest of the last window", "%.6f",
+	      st->lag_in.max_us / 1e6);
+	plain(o, "limpet_cluster_write_lag_p99_seconds", false,
+	      "99th percentile: a local change taken from the ring until Redis acknowledged it", "%.6f",
+	      st->lag_out.p99_us / 1e6);
+}
+
 struct exp_scrape *
 exp_prom_gather(struct lp_export *x)
 {
@@ -343,6 +393,7 @@ exp_prom_render(struct exp_scrape *s, FILE *out)
 	fields(s, "port", exp_port_fields, S_PORT, s->pv, sizeof(s->pv[0]), s->np);
 	service_families(s);
 	announce_families(s);
+	cluster_families(s);
 	s->o = NULL;
 	return ferror(out) ? -EIO : 0;
 }

@@ -27,6 +27,8 @@
 #include <rte_telemetry.h>
 
 #include "export_priv.h"
+#include "lp_cluster.h"
+#include "lp_ctl_cluster.h"
 #include "lp_log.h"
 
 #define TEL_TIMEOUT_S 2
@@ -409,6 +411,39 @@ out:
 	return ret;
 }
 
+static int
+cmd_cluster(struct lp_export *x, const char *params, struct rte_tel_data *d)
+{
+	struct lp_cluster *cl = lp_ctl_cluster(x->ctl);
+	struct lp_cluster_status *st;
+
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "configured", cl != NULL);
+	if (cl == NULL)
+		return 0;
+	st = malloc(sizeof(*st));
+	if (st == NULL)
+		return -ENOMEM;
+	lp_cluster_status(cl, st);
+	rte_tel_data_add_dict_string(d, "name", st->name);
+	rte_tel_data_add_dict_string(d, "redis", st->redis);
+	rte_tel_data_add_dict_string(d, "state", lp_cluster_state_name(st->state));
+	rte_tel_data_add_dict_u64(d, "loaded", st->loaded);
+	rte_tel_data_add_dict_u64(d, "backlog", st->backlog);
+	rte_tel_data_add_dict_u64(d, "inflight", st->inflight);
+	rte_tel_data_add_dict_u64(d, "peers", st->n_peers);
+	rte_tel_data_add_dict_u64(d, "lag_p50_us", st->lag_in.p50_us);
+	rte_tel_data_add_dict_u64(d, "lag_p99_us", st->lag_in.p99_us);
+	rte_tel_data_add_dict_u64(d, "lag_max_us", st->lag_in.max_us);
+	rte_tel_data_add_dict_u64(d, "write_lag_p99_us", st->lag_out.p99_us);
+	rte_tel_data_add_dict_u64(d, "load_ms", st->load_ms);
+	for (unsigned int k = 0; k < LP_CLUSTER_C_MAX; k++)
+		rte_tel_data_add_dict_u64(d, lp_cluster_counter_name(k), st->counters[k]);
+	free(st);
+	return 0;
+}
+
 static const struct tel_cmd {
 	const char *name;
 	int (*fn)(struct lp_export *x, const char *params, struct rte_tel_data *d);
@@ -424,6 +459,8 @@ static const struct tel_cmd {
 	{ "/limpet/service", cmd_service, "One service: counters, bindings by reason, rates. Parameters: service name" },
 	{ "/limpet/backends", cmd_backends,
 	  "Backends of a service (one column each): state, counters, flows, bindings, rates. Parameters: service name" },
+	{ "/limpet/cluster", cmd_cluster,
+	  "Replicated bindings: Redis connection state, backlog, peers, lag, counters. No parameters" },
 };
 
 /* ---- the mailbox ---- */

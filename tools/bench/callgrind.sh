@@ -8,6 +8,7 @@
 #   SIZES=1K COUNT=8192 tools/bench/callgrind.sh
 #   ANNOTATE=est tools/bench/callgrind.sh    # also the inclusive profile of a case
 #   KEEP=/tmp/cg tools/bench/callgrind.sh    # keep the callgrind.out files there
+#   CLUSTER=1 tools/bench/callgrind.sh       # with `cluster:` (the workers' binding events)
 #
 # bench_worker --count N runs each case once on N prepared packets; only
 # bench_burst_loop (lp_worker_rx + lp_worker_flush per burst of 32) is
@@ -39,7 +40,7 @@ rm -f "$dir"/cg.out*
 
 valgrind --tool=callgrind --toggle-collect=bench_burst_loop --callgrind-out-file="$dir/cg.out" \
 	"$bench" -l 0-1 --no-pci --no-huge --no-shconf -m 4096 --log-level lib.eal:warning \
-	-- --sizes "$SIZES" --count "$COUNT" >"$dir/bench.txt" 2>"$dir/valgrind.txt" || {
+	-- --sizes "$SIZES" --count "$COUNT" ${CLUSTER:+--cluster} >"$dir/bench.txt" 2>"$dir/valgrind.txt" || {
 	echo "callgrind.sh: bench_worker failed under valgrind, see below" >&2
 	tail -20 "$dir/valgrind.txt" >&2
 	exit 1
