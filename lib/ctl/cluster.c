@@ -151,9 +151,10 @@ key_fill(const struct lp_svc *s, const struct lp_aff_key *k, struct lp_cluster_k
 }
 
 /* A binding's time left in Redis, as the local clock's last activity:
- * never earlier than activity seen here. */
+ * never earlier than activity seen here, unless the entry is new here
+ * (@p fresh: Redis's time is all there is). */
 static void
-set_seen(struct lp_aff_entry *e, const struct lp_svc *s, int64_t ttl_ms, uint32_t now_s)
+set_seen(struct lp_aff_entry *e, const struct lp_svc *s, int64_t ttl_ms, uint32_t now_s, bool fresh)
 {
 	uint32_t seen = now_s, cur;
 
@@ -163,8 +164,12 @@ set_seen(struct lp_aff_entry *e, const struct lp_svc *s, int64_t ttl_ms, uint32_
 		seen = left_s >= s->aff_timeout_s ? now_s : now_s - (uint32_t)(s->aff_timeout_s - left_s);
 	}
 	cur = atomic_load_explicit(&e->last_seen, memory_order_relaxed);
-	if ((int32_t)(seen - cur) > 0)
+	if (fresh) {
+		atomic_store_explicit(&e->created, seen, memory_order_relaxed);
 		atomic_store_explicit(&e->last_seen, seen, memory_order_relaxed);
+	} else if ((int32_t)(seen - cur) > 0) {
+		atomic_store_explicit(&e->last_seen, seen, memory_order_relaxed);
+	}
 }
 
 /* Point the entry at backend @p id, as a worker would: compare-and-swap,
@@ -200,6 +205,7 @@ apply(void *arg, const struct lp_cluster_update *u)
 	enum lp_cluster_result r;
 	struct lp_aff_entry *e;
 	struct lp_aff_key k;
+	bool fresh = false;
 	hash_sig_t sig;
 	uint16_t id;
 	int32_t pos;
@@ -233,9 +239,13 @@ apply(void *arg, const struct lp_cluster_update *u)
 		pos = lp_aff_insert(t, &k, sig, now_s);
 		if (pos < 0)
 			return LP_CLUSTER_REJECTED;	/* table full */
+		fresh = true;
 	}
 	e = &t->e[pos];
 	r = bind_to(s, e, id);
+	/* A worker that bound it first (between the insert and the swap) saw
+	 * the client itself: its times stand. */
+	fresh = fresh && r == LP_CLUSTER_APPLIED;
 	if (r == LP_CLUSTER_APPLIED && u->op == LP_CLUSTER_SET)
 		atomic_store_explicit(&e->origin, u->origin, memory_order_relaxed);
 	if (r != LP_CLUSTER_REJECTED) {
@@ -243,7 +253,7 @@ apply(void *arg, const struct lp_cluster_update *u)
 		 * confirmed here too (this thread is the only one that dooms). */
 		if (lp_aff_provisional(e))
 			atomic_store_explicit(&e->state, LP_AFF_ST_CONFIRMED, memory_order_relaxed);
-		set_seen(e, s, u->ttl_ms, now_s);
+		set_seen(e, s, u->ttl_ms, now_s, fresh);
 	}
 	return r;
 }
