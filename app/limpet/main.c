@@ -118,6 +118,13 @@ default_signals(void)
 		raise(quit_signal);
 }
 
+/* SIGTERM or SIGINT seen (for waits during start-up). */
+static bool
+stop_asked(void)
+{
+	return quit_signal != 0;
+}
+
 /* A stop asked for before the control loop runs: nothing was served yet,
  * so limpet ends here (exit 0), before taking any traffic. */
 static bool
@@ -438,7 +445,7 @@ run(struct app_opts *o)
 	 * the workers bind any new client and before anything announces the
 	 * VIPs; at most cluster.startWaitSeconds when Redis does not answer
 	 * (said, counted as start_unreachable, loaded later). */
-	lp_ctl_cluster_warm_start(c);
+	lp_ctl_cluster_warm_start(c, stop_asked);
 	if (stopped_during_start_up()) {
 		lp_ctl_destroy(c);
 		return EXIT_SUCCESS;

@@ -840,6 +840,12 @@ lp_cluster_fd(const struct lp_cluster *cl)
 int
 lp_cluster_wait_loaded(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (*clock)(void))
 {
+	return lp_cluster_wait_loaded_or(cl, timeout_ms, clock, NULL);
+}
+
+int
+lp_cluster_wait_loaded_or(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (*clock)(void), bool (*stop)(void))
+{
 	uint64_t start = clock(), limit = (uint64_t)timeout_ms * cl->p.hz / 1000;
 
 	for (;;) {
@@ -849,6 +855,8 @@ lp_cluster_wait_loaded(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (*cl
 		lp_cluster_poll(cl, now);
 		if (cl->loaded)
 			return 0;
+		if (stop != NULL && stop())
+			return -EINTR;
 		if (now - start >= limit) {
 			cl->c[LP_CLUSTER_C_start_unreachable]++;
 			cl_log(cl, 4,

@@ -223,6 +223,9 @@ bool lp_cluster_loaded(const struct lp_cluster *cl);
  * @return 0 when loaded, -ETIMEDOUT.
  */
 int lp_cluster_wait_loaded(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (*clock)(void));
+/** The same, giving up early (-EINTR, nothing said or counted) once @p stop() returns true. */
+int lp_cluster_wait_loaded_or(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (*clock)(void),
+			      bool (*stop)(void));
 
 /**
  * Shutdown: write every change taken so far and wait for Redis to

@@ -450,12 +450,12 @@ ctl_cluster_restart_only(const struct lp_ctl *c, const struct lp_config *next, s
 }
 
 int
-lp_ctl_cluster_warm_start(struct lp_ctl *c)
+lp_ctl_cluster_warm_start(struct lp_ctl *c, bool (*stop)(void))
 {
 	if (c->cluster == NULL)
 		return 0;
 	sync_services(c);
-	return lp_cluster_wait_loaded(c->cluster->cl, c->cluster->start_wait_s * 1000u, tsc_clock);
+	return lp_cluster_wait_loaded_or(c->cluster->cl, c->cluster->start_wait_s * 1000u, tsc_clock, stop);
 }
 
 bool

@@ -24,9 +24,10 @@ struct lp_cluster *lp_ctl_cluster(struct lp_ctl *c);
  * cluster.startWaitSeconds. @return 0 when loaded (or no cluster),
  * -ETIMEDOUT when Redis could not be read in time: limpet then starts on
  * local state, says so once, counts it (start_unreachable) and loads the
- * bindings in the background when Redis answers.
+ * bindings in the background when Redis answers. -EINTR when @p stop
+ * (may be NULL) returned true first: a stop was asked for meanwhile.
  */
-int lp_ctl_cluster_warm_start(struct lp_ctl *c);
+int lp_ctl_cluster_warm_start(struct lp_ctl *c, bool (*stop)(void));
 
 /** True when there is no cluster or its first load is complete. */
 bool lp_ctl_cluster_loaded(struct lp_ctl *c);
