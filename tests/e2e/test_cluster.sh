@@ -131,6 +131,7 @@ inst_start() {
 	local k=$1 log
 	STARTS=$((STARTS + 1))
 	log=$LAB_DIR/i$k.log.$STARTS
+	: >"$log"
 	ln -sf "$log" "$LAB_DIR/i$k.log"
 	ip netns exec "${INST_NS[$k]}" "$LAB_LIMPET" -l 0-1 --no-pci --no-huge --no-shconf -m 1024 \
 		--file-prefix "limpet-${LAB_PREFIX}$$-$k" \
@@ -147,9 +148,9 @@ inst_start() {
 }
 inst_kill() {	# inst_kill K SIGNAL
 	local pid=${LAB_PID[inst$1]}
+	disown "$pid" 2>/dev/null || true	# no "Killed" line from the shell
 	kill -"$2" "$pid" 2>/dev/null || true
 	timeout 30 tail --pid="$pid" -f /dev/null || kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
 	unset "LAB_PID[inst$1]"
 }
 ctl() { timeout 20 "$LAB_LIMPETCTL" -s "$LAB_DIR/i$1.sock" -t 10 "${@:2}"; }
