@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include "lp_cluster.h"
 
 #define SVC 1
@@ -214,12 +216,23 @@ idle(struct lp_cluster *a, struct lp_cluster *b)
 }
 
 /* Drive A and B until B has applied @p want changes or @p limit_ns passed. */
+/* CPU time of this process (user + system), microseconds. */
+static uint64_t
+cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+	       (uint64_t)ru.ru_stime.tv_usec;
+}
+
 static void
 run_changes(const char *redis, uint32_t n, double rate, bool move, const char *tag)
 {
 	struct table ta, tb;
 	struct lp_cluster *a, *b, *both[2];
-	uint64_t t0, t_end, emitted = 0, last_emit = 0, deadline;
+	uint64_t t0, t_end, emitted = 0, last_emit = 0, deadline, cpu0, cpu1;
 	struct lp_cluster_status sa, sb;
 	uint8_t gen = move ? 2 : 1;
 
@@ -250,6 +263,7 @@ run_changes(const char *redis, uint32_t n, double rate, bool move, const char *t
 		}
 		tb.applied = 0;
 	}
+	cpu0 = cpu_us();
 	t0 = now_ns();
 	deadline = t0 + 120000000000ull;
 	while (tb.applied < n && now_ns() < deadline) {
@@ -282,6 +296,7 @@ run_changes(const char *redis, uint32_t n, double rate, bool move, const char *t
 			idle(a, b);
 	}
 	t_end = now_ns();
+	cpu1 = cpu_us();
 	lp_cluster_status(a, &sa);
 	lp_cluster_status(b, &sb);
 	printf("# %s: %u changes, rate %s, A sent %" PRIu64 " (conflicts %" PRIu64 "), B received %" PRIu64
@@ -298,6 +313,9 @@ run_changes(const char *redis, uint32_t n, double rate, bool move, const char *t
 	if (rate > 0)
 		printf("cluster_%s_offered %.0f changes/s\n", tag, rate);
 	printf("cluster_%s_replicated %.0f changes/s\n", tag, (double)tb.applied * 1e9 / (double)(t_end - t0));
+	/* CPU, whatever else the machine runs: the writer and the reader together. */
+	if (tb.applied > 0)
+		printf("cluster_%s_members_cpu %.2f us/change\n", tag, (double)(cpu1 - cpu0) / (double)tb.applied);
 	/* Unpaced, every change is queued at once: its "lag" is queueing. */
 	if (tb.n_lag > 0 && rate > 0) {
 		qsort(tb.lag_us, tb.n_lag, sizeof(tb.lag_us[0]), cmp_u32);

@@ -57,9 +57,23 @@ until redis-cli -s "$sock" ping >/dev/null 2>&1; do
 	sleep 0.05
 done
 
+# Redis's CPU time so far, microseconds (INFO cpu).
+redis_cpu() {
+	redis-cli -s "$sock" info cpu | tr -d '\r' |
+		awk -F: '$1 == "used_cpu_user" || $1 == "used_cpu_sys" { s += $2 } END { printf "%.0f", s * 1e6 }'
+}
+
+# run ARGS...: one bench_cluster run on an empty Redis; its changes (--changes)
+# also give Redis's CPU per change.
 run() {
+	local before after n
 	redis-cli -s "$sock" flushall >/dev/null
-	$NICE "$bench" --redis "$sock" "$@"
+	before=$(redis_cpu)
+	$NICE "$bench" --redis "$sock" "$@" | tee "$dir/out"
+	after=$(redis_cpu)
+	n=$(sed -n 's/^# [a-z_]*: \([0-9]*\) changes, .*B received [0-9]* applied \([0-9]*\).*/\2/p' "$dir/out" | head -1)
+	[ -z "$n" ] || [ "$n" -eq 0 ] ||
+		awk -v c=$((after - before)) -v n="$n" 'BEGIN { printf "cluster_redis_cpu %.2f us/change (setup included)\n", c / n }'
 }
 
 for p in $parts; do
