@@ -183,7 +183,7 @@ has "$A" '^vip +10\.0\.0\.100:80/tcp$' "show service web"
 has "$A" '^BACKEND +STATE +WEIGHT +BINDINGS +FLOWS +PACKETS( |$)' "show backends header, required columns in order"
 has "$A" '^10\.1\.0\.13:8080 +draining +3 ' "add backend then drain: draining, weight 3"
 has "$A" '^\[fd01::31\]:9443 +up +1 ' "IPv6 backend of a service added on the command line"
-has "$A" '^CLIENT +BACKEND +AGE +IDLE +LEFT +FLOWS +STATE$' "show affinity header"
+has "$A" '^CLIENT +BACKEND +AGE +IDLE +LEFT +FLOWS +STATE +ORIGIN$' "show affinity header"
 has "$A" '^PROTO +SOURCE +DESTINATION +SERVICE +BACKEND +STATE +IDLE_MS +WORKER$' "show flows header"
 has "$A" '^rx_pkts +[0-9]+$' "show stats totals"
 has "$A" '^SERVICE +PACKETS +BYTES +FLOWS' "show stats per-service table"
@@ -314,7 +314,7 @@ check "set service affinity timeout" [ "$(col "$OUT" api AFFINITY)" = ClientIP/9
 ok show config
 has "$OUT" 'timeoutSeconds: 90, prefixV4: 16' "set service affinity prefix"
 ok show affinity api
-has "$OUT" '^CLIENT +BACKEND +AGE +IDLE +LEFT +FLOWS +STATE$' "show affinity"
+has "$OUT" '^CLIENT +BACKEND +AGE +IDLE +LEFT +FLOWS +STATE +ORIGIN$' "show affinity"
 ok show affinity api 10.0.0.9
 ok show flows
 ok show flows 5
