@@ -74,6 +74,10 @@ run() {
 	n=$(sed -n 's/^# [a-z_]*: \([0-9]*\) changes, .*B received [0-9]* applied \([0-9]*\).*/\2/p' "$dir/out" | head -1)
 	[ -z "$n" ] || [ "$n" -eq 0 ] ||
 		awk -v c=$((after - before)) -v n="$n" 'BEGIN { printf "cluster_redis_cpu %.2f us/change (setup included)\n", c / n }'
+	# Where Redis's time went, per command (calls, microseconds per call).
+	redis-cli -s "$sock" info commandstats | tr -d '\r' |
+		sed -n 's/^cmdstat_\([a-z]*\):calls=\([0-9]*\),usec=\([0-9]*\),usec_per_call=\([0-9.]*\).*/# redis \1: \2 calls, \3 us, \4 us\/call/p'
+	redis-cli -s "$sock" config resetstat >/dev/null
 }
 
 for p in $parts; do
