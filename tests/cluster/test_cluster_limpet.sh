@@ -191,7 +191,7 @@ stop() {	# stop NAME [SIGNAL]
 	unset "PID[$1]"
 }
 # bindings NAME SVC: "client backend origin left" per binding, sorted.
-bindings() { ctl "$1" show affinity "$2" | awk 'NR > 1 { print $1, $2, $7, $5 }' | sort; }
+bindings() { ctl "$1" show affinity "$2" | awk 'NR > 1 { print $1, $2, $8, $5 }' | sort; }
 pairs() { bindings "$1" "$2" | awk '{ print $1, $2 }'; }
 count() { ctl "$1" show affinity "$2" | awk 'NR > 1' | wc -l; }
 counter() { ctl "$1" show cluster | awk -v k="$2" '$1 == k { print $2 }'; }

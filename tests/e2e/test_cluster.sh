@@ -212,7 +212,7 @@ left2=$(left_of 2 "$c0")
 elapsed=$((SECONDS - t0))
 [ "$left2" -le "$((left0 + 2))" ] && [ "$left2" -ge "$((left0 - elapsed - 3))" ] ||
 	lab_die "instance 2 shows $left2 s left for $c0, instance 1 showed $left0 s ${elapsed}s before"
-[ "$(ctl 2 show affinity web | awk 'NR > 1 && $7 != "loaded"' | wc -l)" -eq 0 ] || lab_die "bindings not marked loaded"
+[ "$(ctl 2 show affinity web | awk 'NR > 1 && $8 != "loaded"' | wc -l)" -eq 0 ] || lab_die "bindings not marked loaded"
 lab_ok "(b) $(wc -l <"$LAB_DIR/after") bindings back after SIGKILL, same backends, $left2 s left (was $left0 s)"
 
 # ---------------------------------------------------------------------------
