@@ -300,7 +300,7 @@ show_affinity(struct lp_cli *cli, const struct cli_res *r, const struct lp_ip *c
 		return cli_fail(cli, -ENOENT, "no service '%s'", name);
 	br.prefix_v4 = sv.cfg->prefix_v4;
 	br.prefix_v6 = sv.cfg->prefix_v6;
-	if (cli_table_init(&t, 7, head) != 0)
+	if (cli_table_init(&t, sizeof(head) / sizeof(head[0]), head) != 0)
 		return cli_fail(cli, -ENOMEM, "out of memory");
 	ret = lp_ctl_affinity_walk(cli->ctl, name, client, binding_row, &br);
 	if (ret < 0) {
