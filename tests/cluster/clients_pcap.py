@@ -3,8 +3,9 @@
 """Write a pcap of TCP handshakes (SYN, then ACK) for limpet's net_pcap port
 to replay: N clients of each VIP given. Standard library only.
 
-usage: clients_pcap.py OUT.pcap DST_MAC VIP:PORT:CLIENT_BASE:N [...]
-  client i of a group is CLIENT_BASE + i.
+usage: clients_pcap.py OUT.pcap DST_MAC VIP:PORT:CLIENT_BASE:N[:syn] [...]
+  client i of a group is CLIENT_BASE + i; with ":syn" the group's clients
+  send a bare SYN only (no handshake: their bindings stay provisional).
 """
 import ipaddress
 import struct
@@ -36,12 +37,13 @@ def main():
     with open(out, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for g, spec in enumerate(sys.argv[3:]):
-            vip, port, base, n = spec.split(":")
+            vip, port, base, n, *opt = spec.split(":")
+            steps = ((0x02, 1000, 0),) if opt == ["syn"] else ((0x02, 1000, 0), (0x10, 1001, 1))
             vip, base, port, n = ipaddress.IPv4Address(vip), ipaddress.IPv4Address(base), int(port), int(n)
             for i in range(n):
                 src = base + i
                 src_mac = bytes([2, 0, 0, g, 0xAA, i & 0xFF])
-                for flags, seq, ack in ((0x02, 1000, 0), (0x10, 1001, 1)):
+                for flags, seq, ack in steps:
                     pkt = frame(dst_mac, src_mac, src, vip, 40000 + i, port, flags, seq, ack)
                     t += 1
                     f.write(struct.pack("<IIII", 1, t, len(pkt), len(pkt)) + pkt)

@@ -20,7 +20,8 @@
 #      `clear affinity` of one client on A clears it on B.
 #   4. Expiry on both sides: A restarted (SIGTERM, warm start) with new
 #      clients of a service with a 5 s timeout: B has them at once, and
-#      they leave A, B and Redis once idle that long.
+#      they leave A, B and Redis once idle that long. Clients that send a
+#      bare SYN only stay provisional on A: never on B, never in Redis.
 #   5. Warm start: B killed (SIGKILL) and started again shows every
 #      binding back, same backend, origin "loaded", the remaining timeout.
 #   6. Redis killed and restarted empty: A and B fill it again (refills),
@@ -153,9 +154,11 @@ config() {
 
 N=40		# web clients
 NB=6		# brief clients
+NS=3		# web clients that send a bare SYN only (step 4)
 "$PY" "$HERE/clients_pcap.py" "$TMP/clients.pcap" 02:00:00:00:00:01 "10.0.0.100:80:10.0.0.50:$N" ||
 	die "cannot write the pcap"
-"$PY" "$HERE/clients_pcap.py" "$TMP/brief.pcap" 02:00:00:00:00:01 "10.0.0.101:80:10.0.2.1:$NB" ||
+"$PY" "$HERE/clients_pcap.py" "$TMP/brief.pcap" 02:00:00:00:00:01 "10.0.0.100:80:10.0.3.1:$NS:syn" \
+	"10.0.0.101:80:10.0.2.1:$NB" ||
 	die "cannot write the pcap"
 "$PY" "$HERE/clients_pcap.py" "$TMP/none.pcap" 02:00:00:00:00:01 || die "cannot write the empty pcap"
 config "$TMP/a.yaml" 1 "$TMP/pass"
@@ -192,8 +195,11 @@ stop() {	# stop NAME [SIGNAL]
 }
 # bindings NAME SVC: "client backend origin left" per binding, sorted.
 bindings() { ctl "$1" show affinity "$2" | awk 'NR > 1 { print $1, $2, $8, $5 }' | sort; }
-pairs() { bindings "$1" "$2" | awk '{ print $1, $2 }'; }
+# pairs NAME SVC: "client backend" per confirmed binding, sorted.
+pairs() { ctl "$1" show affinity "$2" | awk 'NR > 1 && $7 == "confirmed" { print $1, $2 }' | sort; }
 count() { ctl "$1" show affinity "$2" | awk 'NR > 1' | wc -l; }
+confirmed() { ctl "$1" show affinity "$2" | awk 'NR > 1 && $7 == "confirmed"' | wc -l; }
+provisional() { ctl "$1" show affinity "$2" | awk 'NR > 1 && $7 == "provisional"' | wc -l; }
 counter() { ctl "$1" show cluster | awk -v k="$2" '$1 == k { print $2 }'; }
 # until SECONDS COMMAND...: poll until the command succeeds.
 until_ok() {
@@ -267,13 +273,17 @@ stop a
 check "A stops cleanly (exit 0), its changes written" [ "$rc" -eq 0 ]
 start a "$TMP/brief.pcap"
 wait_up a
-check "A is back with the web bindings (warm start)" eval '[ "$(count a web)" -eq $((N - 1)) ]'
+check "A is back with the web bindings (warm start)" eval '[ "$(confirmed a web)" -eq $((N - 1)) ]'
 check "brief: $NB bindings on B (replicated)" until_ok 5 eval '[ "$(count b brief)" -eq $NB ]'
+check "bare SYNs: $NS provisional web bindings on A" until_ok 5 eval '[ "$(provisional a web)" -eq $NS ]'
+sleep 1
+check "bare SYNs: their provisional bindings are not replicated to B" eval '[ "$(count b web)" -eq $((N - 1)) ]'
+check "bare SYNs: nor written to Redis" [ "$(rkeys web)" -eq $((N - 1)) ]
 ttl=$(rcli pttl "$(rcli --scan --pattern "lp:{$CLUSTER}:b:brief:*" | head -1)")
 check "brief: the keys carry their TTL in Redis ($ttl ms)" eval '[ "$ttl" -gt 0 ] && [ "$ttl" -le 5000 ]'
 gone() { [ "$(count a brief)" -eq 0 ] && [ "$(count b brief)" -eq 0 ] && [ "$(rkeys brief)" -eq 0 ]; }
 check "idle past timeoutSeconds: gone from A, B and Redis" until_ok 20 gone
-check "web bindings stay" eval '[ "$(count a web)" -eq $((N - 1)) ] && [ "$(count b web)" -eq $((N - 1)) ]'
+check "web bindings stay" eval '[ "$(confirmed a web)" -eq $((N - 1)) ] && [ "$(count b web)" -eq $((N - 1)) ]'
 
 echo "== 5. warm start: B killed and started again"
 bindings b web | awk '{ print $1, $2 }' >"$TMP/b.kill"
@@ -294,7 +304,7 @@ until_ok 10 eval '! state_is a ready' || fail "A notices Redis is gone"
 redis_start
 check "A and B fill it again" until_ok 30 eval '[ "$(rkeys web)" -eq $((N - 1)) ]'
 check "refills counted" [ $(($(counter a refills) + $(counter b refills))) -ge 1 ]
-check "A kept every binding" [ "$(count a web)" -eq $((N - 1)) ]
+check "A kept every binding (and its provisional ones stay out of Redis)" [ "$(confirmed a web)" -eq $((N - 1)) ]
 check "B kept every binding" [ "$(count b web)" -eq $((N - 1)) ]
 until_ok 10 eval 'pairs a web >"$TMP/a.now"; pairs b web >"$TMP/b.now"; cmp -s "$TMP/a.now" "$TMP/b.now"'
 check "they still agree" cmp -s "$TMP/a.now" "$TMP/b.now"
