@@ -463,6 +463,27 @@ cl_rq_push(struct lp_cluster *cl, uint8_t type)
 
 /* ---- connection ---- */
 
+/* Offer a new epoch (stored only if Redis has none: SET NX GET answers the
+ * one that stands) and ask where the stream is; the replies come back
+ * tagged @p rq_epoch and @p rq_xinfo. */
+void
+cl_ask_epoch(struct lp_cluster *cl, uint8_t rq_epoch, uint8_t rq_xinfo)
+{
+	cl_new_epoch(cl, cl->hs_epoch);
+	resp_cmd(&cl->out, 5);
+	resp_str(&cl->out, "SET");
+	resp_str(&cl->out, cl->k_epoch);
+	resp_str(&cl->out, cl->hs_epoch);
+	resp_str(&cl->out, "NX");
+	resp_str(&cl->out, "GET");
+	cl_rq_push(cl, rq_epoch);
+	resp_cmd(&cl->out, 3);
+	resp_str(&cl->out, "XINFO");
+	resp_str(&cl->out, "STREAM");
+	resp_str(&cl->out, cl->k_log);
+	cl_rq_push(cl, rq_xinfo);
+}
+
 static int
 read_password(struct lp_cluster *cl, char *pw, size_t len)
 {
@@ -514,19 +535,7 @@ send_handshake(struct lp_cluster *cl)
 	resp_str(&cl->out, "server");
 	cl_rq_push(cl, RQ_INFO);
 	/* The epoch: ours if Redis has none (it is new or lost its data). */
-	cl_new_epoch(cl, cl->hs_epoch);
-	resp_cmd(&cl->out, 5);
-	resp_str(&cl->out, "SET");
-	resp_str(&cl->out, cl->k_epoch);
-	resp_str(&cl->out, cl->hs_epoch);
-	resp_str(&cl->out, "NX");
-	resp_str(&cl->out, "GET");
-	cl_rq_push(cl, RQ_EPOCH);
-	resp_cmd(&cl->out, 3);
-	resp_str(&cl->out, "XINFO");
-	resp_str(&cl->out, "STREAM");
-	resp_str(&cl->out, cl->k_log);
-	cl_rq_push(cl, RQ_XINFO);
+	cl_ask_epoch(cl, RQ_EPOCH, RQ_XINFO);
 	resp_cmd(&cl->out, 1);
 	resp_str(&cl->out, "TIME");
 	cl_rq_push(cl, RQ_TIME);

@@ -322,6 +322,7 @@ const struct csvc *cl_svc_by_name(const struct lp_cluster *cl, const char *name,
 size_t cl_key(const struct lp_cluster *cl, char *out, const struct lp_cluster_key *k);
 uint64_t cl_random(struct lp_cluster *cl);
 void cl_new_epoch(struct lp_cluster *cl, char *out);
+void cl_ask_epoch(struct lp_cluster *cl, uint8_t rq_epoch, uint8_t rq_xinfo);
 
 /* repl.c */
 void repl_drain(struct lp_cluster *cl);

@@ -1040,19 +1040,7 @@ heartbeat_done(struct lp_cluster *cl)
 	if (cl->hs_epoch_nil) {
 		/* Redis lost everything while we stayed connected (FLUSHALL, a
 		 * replica promoted empty): a new epoch, then re-plan. */
-		cl_new_epoch(cl, cl->hs_epoch);
-		resp_cmd(&cl->out, 5);
-		resp_str(&cl->out, "SET");
-		resp_str(&cl->out, cl->k_epoch);
-		resp_str(&cl->out, cl->hs_epoch);
-		resp_str(&cl->out, "NX");
-		resp_str(&cl->out, "GET");
-		cl_rq_push(cl, RQ_EPOCH_AGAIN);
-		resp_cmd(&cl->out, 3);
-		resp_str(&cl->out, "XINFO");
-		resp_str(&cl->out, "STREAM");
-		resp_str(&cl->out, cl->k_log);
-		cl_rq_push(cl, RQ_XINFO_AGAIN);
+		cl_ask_epoch(cl, RQ_EPOCH_AGAIN, RQ_XINFO_AGAIN);
 		return;
 	}
 	if (strcmp(cl->hs_epoch, cl->epoch) != 0 || back) {
