@@ -376,6 +376,22 @@ lp_announce_resync(struct lp_announce *a)
 	a->dump_wanted = true;
 }
 
+int
+lp_announce_set_ifindex(struct lp_announce *a, int ifindex)
+{
+	if (ifindex <= 0)
+		return -EINVAL;
+	if (ifindex == a->o.ifindex)
+		return 0;
+	a->o.ifindex = ifindex;
+	for (uint32_t i = 0; i < a->n; i++) {
+		a->v[i].next_try = 0;
+		a->v[i].backoff_ms = 0;
+	}
+	a->dump_wanted = true;
+	return 0;
+}
+
 /* ---- requests ---- */
 
 static struct nlmsghdr *

@@ -167,6 +167,15 @@ void lp_announce_poll(struct lp_announce *a, uint64_t now);
 void lp_announce_resync(struct lp_announce *a);
 
 /**
+ * The kernel interface was recreated (it was deleted behind limpet's back):
+ * routes go on @p ifindex from now on. Every VIP's backoff is cleared and
+ * the table is dumped on the next poll, so that routes missing (they left
+ * with the old interface) are added at once and any still on the old
+ * index are replaced. @return 0, or -EINVAL for an index ≤ 0.
+ */
+int lp_announce_set_ifindex(struct lp_announce *a, int ifindex);
+
+/**
  * Shutdown: raise LP_ANNOUNCE_HOLD_SHUTDOWN, send a deletion for every
  * route at once (no backoff) and wait for the answers, at most
  * @p timeout_ms. The only call that waits.

@@ -348,7 +348,7 @@ void
 lp_ctl_poll(struct lp_ctl *c, uint64_t now)
 {
 	ctl_slowpath_poll(c, now);
-	ctl_kernel_poll(c);
+	ctl_kernel_poll(c, now);
 	ctl_announce_poll(c, now);
 	lp_retire_poll(c->retire);
 	ctl_check_visible(c);

@@ -340,7 +340,7 @@ int ctl_send(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m);
  * The exception path (ports[].kernelInterface). */
 int ctl_kernel_setup(struct lp_ctl *c, struct lp_diag *d);
 void ctl_kernel_close(struct lp_ctl *c);
-void ctl_kernel_poll(struct lp_ctl *c);
+void ctl_kernel_poll(struct lp_ctl *c, uint64_t now);
 /** Interface index of port @p port's kernel interface, or -1. */
 int ctl_kernel_ifindex(const struct lp_ctl *c, uint32_t port);
 /** Give a packet for an own address to the port's kernel interface: false (packet untouched) without one. */

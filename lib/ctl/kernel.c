@@ -15,6 +15,12 @@
  *     injection ring, to leave through the port.
  * A write the interface refuses is counted (kernel_tx_fail), logged once
  * until writes succeed again, and the next packets are tried as usual.
+ * An interface deleted or renamed behind limpet's back (`ip link del`)
+ * is noticed within a watch period (WATCH_MS) and made again, with the
+ * same name, MAC, MTU and addresses (kernel_recreated); the VIP routes
+ * follow it to its new index. A try that fails (the name taken by another
+ * interface meanwhile) is logged once, counted (kernel_recreate_fail) and
+ * retried with backoff; forwarding never waits for any of it.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -37,6 +43,9 @@ _Static_assert(LP_PROBE_SPORT_BASE == LP_HEALTH_SPORT_BASE, "workers and health 
 #define KERNEL_RING_SIZE 1024u		/* per worker */
 #define KERNEL_TX_PER_POLL 64u		/* per worker ring, per poll */
 #define KERNEL_RX_PER_POLL 64u		/* per interface, per poll */
+#define WATCH_MS 250u			/* is each interface still there? */
+#define RETRY_MIN_MS 250u		/* recreation retries back off from here */
+#define RETRY_MAX_MS 8000u		/* to here */
 
 struct kport {
 	bool on;
@@ -45,10 +54,15 @@ struct kport {
 	char name[LP_IFNAME_MAX];
 	char vdev[RTE_DEV_NAME_MAX_LEN];
 	bool failing;			/* writes fail: logged once until one succeeds */
+	bool lost;			/* deleted behind our back: being made again */
+	bool lost_logged;		/* this episode's failed tries were logged */
+	uint32_t backoff_ms;
+	uint64_t retry_at;		/* TSC */
 };
 
 struct lp_kernel {
 	uint32_t n;			/* ports with a kernel interface */
+	uint64_t next_watch;		/* TSC */
 	struct kport p[LP_MAX_PORTS];
 };
 
@@ -61,8 +75,23 @@ port_index_of(const struct lp_ctl *c, uint16_t port_id)
 	return -1;
 }
 
+/* Remove @p k's net_tap device (and with it the kernel interface). */
+static void
+tap_close(struct kport *k)
+{
+	if (!k->on)
+		return;
+	rte_eth_dev_stop(k->tap);
+	rte_eth_dev_close(k->tap);
+	rte_vdev_uninit(k->vdev);
+	k->on = false;
+}
+
+/* Make port @p idx's kernel interface: the net_tap device, then name, MAC,
+ * MTU, addresses and link up through netlink. On failure what was made is
+ * removed again (at start ctl_kernel_close() would too). */
 static int
-tap_create(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
+tap_open(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 {
 	const struct lp_cfg_port *cp = &c->cfg->ports[idx];
 	struct lp_dp_port *p = &c->dp.port[idx];
@@ -101,6 +130,7 @@ tap_create(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	    (ret = rte_eth_tx_queue_setup(k->tap, 0, nb, rte_eth_dev_socket_id(k->tap), NULL)) != 0 ||
 	    (ret = rte_eth_dev_start(k->tap)) != 0) {
 		lp_diag_add(d, "port '%s': kernel interface '%s': %s", cp->name, k->name, strerror(-ret));
+		tap_close(k);
 		return ret;
 	}
 	for (uint32_t i = 0; i < cp->n_addrs; i++)
@@ -111,15 +141,27 @@ tap_create(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	s.addrs = addrs;
 	s.n_addrs = cp->n_addrs;
 	s.up = true;
-	k->ifindex = lp_announce_iface_set(&s, 1000, err, sizeof(err));
-	if (k->ifindex < 0) {
+	ret = lp_announce_iface_set(&s, 1000, err, sizeof(err));
+	if (ret < 0) {
 		lp_diag_add(d, "port '%s': kernel interface '%s': %s", cp->name, k->name, err);
-		return k->ifindex;
+		tap_close(k);
+		return ret;
 	}
-	p->kernel = true;
-	c->kern->n++;
+	k->ifindex = ret;
 	LP_LOG(INFO, ctl, "port '%s': kernel interface '%s' (ifindex %d, mtu %u, %u addresses)\n", cp->name, k->name,
 	       k->ifindex, cp->mtu, cp->n_addrs);
+	return 0;
+}
+
+static int
+tap_create(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
+{
+	int ret = tap_open(c, idx, d);
+
+	if (ret != 0)
+		return ret;
+	c->dp.port[idx].kernel = true;
+	c->kern->n++;
 	return 0;
 }
 
@@ -175,11 +217,7 @@ ctl_kernel_close(struct lp_ctl *c)
 	for (uint32_t i = 0; i < LP_MAX_PORTS; i++) {
 		struct kport *k = &c->kern->p[i];
 
-		if (!k->on)
-			continue;
-		rte_eth_dev_stop(k->tap);
-		rte_eth_dev_close(k->tap);
-		rte_vdev_uninit(k->vdev);
+		tap_close(k);
 		if (i < c->dp.n_ports)
 			c->dp.port[i].kernel = false;
 	}
@@ -250,13 +288,74 @@ ctl_kernel_neigh(struct lp_ctl *c, uint16_t port, const struct rte_mbuf *m, cons
 	to_tap(c, port, &copy, 1);
 }
 
+/* Make port @p idx's lost interface again (at its retry time). */
+static void
+tap_remake(struct lp_ctl *c, uint32_t idx, uint64_t now)
+{
+	struct kport *k = &c->kern->p[idx];
+	struct lp_diag d = { 0 };
+
+	if (now < k->retry_at)
+		return;
+	if (tap_open(c, idx, &d) == 0) {
+		struct lp_announce *a = lp_ctl_announcer(c);
+
+		c->stats->c[LP_WC_kernel_recreated]++;
+		LP_LOG(NOTICE, ctl, "kernel interface '%s': made again (ifindex %d)\n", k->name, k->ifindex);
+		if (a != NULL && lp_config_announce_port(c->cfg) == (int)idx)
+			lp_announce_set_ifindex(a, k->ifindex);
+		k->lost = false;
+		k->lost_logged = false;
+		k->backoff_ms = 0;
+	} else {
+		c->stats->c[LP_WC_kernel_recreate_fail]++;
+		if (!k->lost_logged) {
+			for (uint32_t i = 0; i < d.n; i++)
+				LP_LOG(WARNING, ctl, "kernel interface '%s' cannot be made again: %s (counted, retrying)\n",
+				       k->name, d.msg[i]);
+			k->lost_logged = true;
+		}
+		k->backoff_ms = k->backoff_ms == 0 ? RETRY_MIN_MS : k->backoff_ms * 2;
+		if (k->backoff_ms > RETRY_MAX_MS)
+			k->backoff_ms = RETRY_MAX_MS;
+		k->retry_at = now + c->dp.hz * k->backoff_ms / 1000;
+	}
+	lp_diag_clear(&d);
+}
+
+/* Each kernel interface still there, under its name and index? One that
+ * is not is removed on our side and made again. */
+static void
+watch(struct lp_ctl *c, uint64_t now)
+{
+	for (uint32_t i = 0; i < c->dp.n_ports; i++) {
+		struct kport *k = &c->kern->p[i];
+
+		if (!c->dp.port[i].kernel)
+			continue;
+		if (!k->lost && if_nametoindex(k->name) != (unsigned int)k->ifindex) {
+			LP_LOG(WARNING, ctl, "kernel interface '%s' (ifindex %d) was deleted or renamed: making it again\n",
+			       k->name, k->ifindex);
+			tap_close(k);
+			k->lost = true;
+			k->retry_at = now;
+		}
+		if (k->lost)
+			tap_remake(c, i, now);
+	}
+}
+
 void
-ctl_kernel_poll(struct lp_ctl *c)
+ctl_kernel_poll(struct lp_ctl *c, uint64_t now)
 {
 	struct rte_mbuf *pkts[KERNEL_TX_PER_POLL];
 
 	if (c->kern == NULL || c->kern->n == 0)
 		return;
+	if (now >= c->kern->next_watch) {
+		c->kern->next_watch = now + c->dp.hz * WATCH_MS / 1000;
+		watch(c, now);
+	}
 	/* Workers to kernel: bounded per poll, so a flood waits in (and
 	 * overflows) the workers' rings, not here. */
 	for (uint32_t w = 0; w < c->dp.n_workers; w++) {

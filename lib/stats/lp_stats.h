@@ -50,7 +50,9 @@
 	X(idle_sleeps,      "sleeps of an idle worker (workers.poll: adaptive)") \
 	X(sleep_cycles,     "TSC cycles idle workers spent asleep") \
 	X(to_kernel,        "packets for limpet's own addresses passed to the kernel interface (exception path)") \
-	X(from_kernel,      "packets the kernel sent on a kernel interface, passed to the port")
+	X(from_kernel,      "packets the kernel sent on a kernel interface, passed to the port") \
+	X(kernel_recreated, "kernel interfaces made again after they were deleted or renamed behind limpet's back (control thread)") \
+	X(kernel_recreate_fail, "tries to make a deleted kernel interface again that failed, retried with backoff (control thread)")
 
 enum lp_wc {
 #define LP_WC_ENUM(name, help) LP_WC_##name,

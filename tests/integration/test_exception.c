@@ -10,8 +10,9 @@
  * traffic of a port without a kernel interface, never go there; a flood
  * while the control thread does not poll is cut at the worker's ring
  * (kernel_ring_full) while VIP traffic goes on; a kernel interface that
- * refuses packets (down) counts kernel_tx_fail; the workers' counters add
- * up with to_kernel.
+ * refuses packets (down) counts kernel_tx_fail; a kernel interface deleted
+ * behind limpet's back is made again (also after its name was taken for a
+ * while); the workers' counters add up with to_kernel.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -319,6 +320,63 @@ test_tx_fail(void)
 	CU_ASSERT(drops(LP_DROP_KERNEL_TX_FAIL) == before);
 }
 
+/* Poll the control thread until @p cond holds (or @p ms pass). */
+#define POLL_UNTIL(cond, ms) \
+	do { \
+		for (unsigned int i_ = 0; i_ < (ms) / 10 && !(cond); i_++) \
+			itest_poll(ctl, 10); \
+	} while (0)
+
+/* A datagram for limpet's address reaches a socket bound on the (new)
+ * kernel interface. */
+static bool
+kernel_gets_datagram(void)
+{
+	uint8_t f[256];
+	char buf[64];
+	int fd = udp_socket(5001), len;
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	len = itest_frame(f, sizeof(f), &wan_mac, "10.0.0.50", 4000, "10.0.0.1", 5001, IPPROTO_UDP, 0);
+	ok = len > 0 && itest_inject(&wan, f, (uint32_t)len) == 0 && recv_polling(fd, buf, sizeof(buf), 2000) >= 0;
+	close(fd);
+	return ok;
+}
+
+static void
+test_deleted_interface_made_again(void)
+{
+	unsigned int old = if_nametoindex(KIF), now;
+	uint64_t made = counter(LP_WC_kernel_recreated), failed = counter(LP_WC_kernel_recreate_fail);
+
+	CU_ASSERT_FATAL(old != 0);
+	CU_ASSERT_FATAL(sh("ip link del " KIF) == 0);
+	POLL_UNTIL(counter(LP_WC_kernel_recreated) > made, 3000);
+	now = if_nametoindex(KIF);
+	CU_ASSERT(counter(LP_WC_kernel_recreated) == made + 1);
+	CU_ASSERT(counter(LP_WC_kernel_recreate_fail) == failed);
+	CU_ASSERT(now != 0 && now != old);
+	test_interface();	/* name, MAC, MTU, address, up: as at start */
+	CU_ASSERT(kernel_gets_datagram());
+
+	/* Someone takes the name meanwhile: counted, retried, made once free. */
+	old = now;
+	CU_ASSERT_FATAL(sh("ip link del " KIF " && ip link add " KIF " type veth peer name lpx-other") == 0);
+	POLL_UNTIL(counter(LP_WC_kernel_recreate_fail) >= failed + 2, 3000);
+	CU_ASSERT(counter(LP_WC_kernel_recreate_fail) >= failed + 2);
+	CU_ASSERT(counter(LP_WC_kernel_recreated) == made + 1);
+	CU_ASSERT(sh("ip -o link show " KIF " | grep -q 'lpx-other'") == 0);	/* the squatter, untouched */
+	CU_ASSERT_FATAL(sh("ip link del " KIF) == 0);
+	POLL_UNTIL(counter(LP_WC_kernel_recreated) > made + 1, 12000);
+	CU_ASSERT(counter(LP_WC_kernel_recreated) == made + 2);
+	now = if_nametoindex(KIF);
+	CU_ASSERT(now != 0 && now != old);
+	test_interface();
+	CU_ASSERT(kernel_gets_datagram());
+}
+
 int
 main(int argc, char **argv)
 {
@@ -330,6 +388,7 @@ main(int argc, char **argv)
 		{ "VIP traffic and a port without kernelInterface stay out", test_not_to_kernel },
 		{ "a flood is cut at the workers, VIP traffic goes on", test_flood },
 		{ "a kernel interface that refuses packets: kernel_tx_fail", test_tx_fail },
+		{ "a deleted kernel interface is made again", test_deleted_interface_made_again },
 		{ NULL, NULL },
 	};
 	static const struct lp_test_suite suites[] = {

@@ -322,6 +322,50 @@ test_link_down_restored_by_resync(void)
 	lp_announce_destroy(a);
 }
 
+/* The interface is deleted and made again (a new index): once told, the
+ * routes go on the new one at once, whatever backoff the failures while
+ * it was missing had built up. Time is limpet's (fake) from the deletion
+ * on, so "at once" means without any time passing. */
+static void
+test_recreated_interface(void)
+{
+	struct lp_announce *a;
+	struct lp_announce_vip vips[] = { { ip_of("10.0.6.1"), true }, { ip_of("10.0.6.2"), true } };
+	uint64_t t = 1000;
+	int old_idx, new_idx;
+
+	sh("ip link add annr0 type veth peer name annr1 && ip link set annr0 up && ip link set annr1 up");
+	old_idx = (int)if_nametoindex("annr0");
+	CU_ASSERT_FATAL(old_idx > 0);
+	a = make(old_idx, 0);
+	CU_ASSERT(lp_announce_set(a, vips, 2) == 0);
+	CU_ASSERT(settle(a, 2000));
+	CU_ASSERT(has_route("10.0.6.1", "annr0"));
+	sh("ip link del annr0");
+	/* Ten seconds without the interface: the tries back off to 5 s. */
+	for (; t <= 11000; t += 20)
+		lp_announce_poll(a, t);
+	CU_ASSERT(route_count() == 0);
+	CU_ASSERT(lp_announce_stats(a)->errors >= 6);
+	sh("ip link add annr0 type veth peer name annr1 && ip link set annr0 up && ip link set annr1 up");
+	new_idx = (int)if_nametoindex("annr0");
+	CU_ASSERT_FATAL(new_idx > 0 && new_idx != old_idx);
+	CU_ASSERT(lp_announce_set_ifindex(a, 0) == -EINVAL);
+	CU_ASSERT(lp_announce_set_ifindex(a, new_idx) == 0);
+	for (int i = 0; i < 50 && !lp_announce_settled(a); i++) {
+		lp_announce_poll(a, t);
+		usleep(2000);
+	}
+	CU_ASSERT(lp_announce_settled(a));
+	CU_ASSERT(has_route("10.0.6.1", "annr0"));
+	CU_ASSERT(has_route("10.0.6.2", "annr0"));
+	CU_ASSERT_STRING_EQUAL(why(a, 0), "announced");
+	CU_ASSERT(lp_announce_withdraw_all(a, 1000) == 0);
+	CU_ASSERT(route_count() == 0);
+	lp_announce_destroy(a);
+	sh("ip link del annr0");
+}
+
 /* Routes to an interface that does not exist: every try fails, each is
  * counted, one line is logged, retries back off, nothing else stops. */
 static void
@@ -482,6 +526,7 @@ main(void)
 		{ "replaced route restored", test_replaced_route_restored },
 		{ "link down, restored after", test_link_down_restored_by_resync },
 		{ "missing ifindex counted, not fatal", test_missing_ifindex_counted_not_fatal },
+		{ "recreated interface: routes move to its new index at once", test_recreated_interface },
 		{ "stale routes removed at start", test_stale_routes_removed_at_start },
 		{ "bounded polls, quick withdraw", test_bounded_polls_and_quick_withdraw },
 		{ "bad input", test_bad_input },
