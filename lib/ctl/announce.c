@@ -24,6 +24,7 @@
 
 struct lp_ctl_announce {
 	struct lp_announce *a;
+	uint32_t port;			/* whose kernel interface the routes go on */
 	uint64_t next_eval;
 	uint32_t n;
 	struct lp_announce_vip *cur;	/* last set handed over */
@@ -67,6 +68,7 @@ ctl_announce_setup(struct lp_ctl *c, struct lp_diag *d)
 	}
 	/* Nothing is announced before the workers run. */
 	lp_announce_hold(ca->a, LP_ANNOUNCE_HOLD_WORKERS, true);
+	ca->port = (uint32_t)port;
 	c->ann = ca;
 	LP_LOG(INFO, ctl, "announce: VIP routes in table %u on '%s'\n", o.table, cfg->ports[port].kernel_iface);
 	return 0;
@@ -147,6 +149,11 @@ ctl_announce_poll(struct lp_ctl *c, uint64_t now)
 	if (now >= ca->next_eval) {
 		uint32_t n = desired(c, ca->next, ca->cap);
 		bool running = workers_running(c);
+		int ifindex = ctl_kernel_ifindex(c, ca->port);
+
+		/* The kernel interface was made again (kernel.c): follow it. */
+		if (ifindex > 0)
+			lp_announce_set_ifindex(ca->a, ifindex);
 
 		ca->next_eval = now + c->dp.hz * EVAL_MS / 1000;
 		if (n != ca->n || memcmp(ca->next, ca->cur, n * sizeof(*ca->cur)) != 0) {

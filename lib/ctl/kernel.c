@@ -298,12 +298,9 @@ tap_remake(struct lp_ctl *c, uint32_t idx, uint64_t now)
 	if (now < k->retry_at)
 		return;
 	if (tap_open(c, idx, &d) == 0) {
-		struct lp_announce *a = lp_ctl_announcer(c);
-
+		/* (announce.c moves the routes: it follows ctl_kernel_ifindex().) */
 		c->stats->c[LP_WC_kernel_recreated]++;
 		LP_LOG(NOTICE, ctl, "kernel interface '%s': made again (ifindex %d)\n", k->name, k->ifindex);
-		if (a != NULL && lp_config_announce_port(c->cfg) == (int)idx)
-			lp_announce_set_ifindex(a, k->ifindex);
 		k->lost = false;
 		k->lost_logged = false;
 		k->backoff_ms = 0;

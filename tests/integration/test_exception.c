@@ -43,7 +43,8 @@ static const char config_yaml[] =
 	"neighbors:\n"
 	"  - { address: 10.1.0.11, mac: \"02:00:00:00:01:0b\", port: lan }\n"
 	"services:\n"
-	"  - { name: web, vip: 10.0.0.100, port: 80, forwarding: dsr, backends: [ { address: 10.1.0.11 } ] }\n";
+	"  - { name: web, vip: 10.0.0.100, port: 80, forwarding: dsr, backends: [ { address: 10.1.0.11 } ] }\n"
+	"announce: { table: 100 }\n";
 
 static const struct lp_mac router_mac = { { 0x02, 0, 0, 0, 0, 0xfe } };
 
@@ -131,6 +132,11 @@ static void
 test_interface(void)
 {
 	char cmd[256];
+
+	/* The VIP is announced on it (announce: table 100). */
+	for (int i = 0; i < 200 && sh("ip -o route show table 100 2>/dev/null | grep -q '^10.0.0.100 dev " KIF "'") != 0; i++)
+		itest_poll(ctl, 10);
+	CU_ASSERT(sh("ip -o route show table 100 2>/dev/null | grep -q '^10.0.0.100 dev " KIF "'") == 0);
 
 	CU_ASSERT(if_nametoindex(KIF) != 0);
 	snprintf(cmd, sizeof(cmd),
@@ -360,6 +366,9 @@ test_deleted_interface_made_again(void)
 	CU_ASSERT(now != 0 && now != old);
 	test_interface();	/* name, MAC, MTU, address, up: as at start */
 	CU_ASSERT(kernel_gets_datagram());
+	/* The VIP's route is back, on the new interface. */
+	POLL_UNTIL(sh("ip -o route show table 100 2>/dev/null | grep -q '^10.0.0.100 dev " KIF "'") == 0, 2000);
+	CU_ASSERT(sh("ip -o route show table 100 2>/dev/null | grep -q '^10.0.0.100 dev " KIF "'") == 0);
 
 	/* Someone takes the name meanwhile: counted, retried, made once free. */
 	old = now;
