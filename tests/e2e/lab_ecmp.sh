@@ -4,7 +4,8 @@
 # The scale-out lab: a router running BIRD 2 spreads a VIP over two limpet
 # instances by ECMP; each instance announces the VIP over BGP with BFD from
 # its own BIRD, which learns it from kernel table ECMP_TABLE, where limpet
-# keeps it (announce:). Sourced by tests/e2e/test_ecmp_lab.sh;
+# keeps it (announce:). Sourced by tests/e2e/test_ecmp_lab.sh and (with
+# ECMP_CLUSTER=1) tests/e2e/test_cluster.sh;
 # docs/scale-out.md has the picture. Namespaces are "${LAB_PREFIX}e<role>"
 # (default prefix "lp-"):
 #
@@ -18,6 +19,12 @@
 #   esw       the back segment's bridge: instances, router, backends
 #   ebe1..3   HTTP backends (tests/e2e/httpd.py) with the VIP on loopback,
 #             replying straight to clients through the router (dsr)
+#   erd       only with ECMP_CLUSTER=1 (replicated bindings, issue 13): a
+#             redis-server (password in LAB_DIR/redis.pass) on a management
+#             bridge in esw, br-mgmt 10.34.0.0/24, which each instance
+#             reaches on an interface of its own, mg: Redis traffic never
+#             crosses limpet's ports; both instances get
+#             cluster: { redis: 10.34.0.254:6379, passwordFile: ... }
 #
 # The kernel of an instance namespace never sees wan or lan (an ingress
 # drop; limpet's af_packet sockets see every frame before it): whatever the
@@ -42,6 +49,13 @@ ENS_RT=${LAB_PREFIX}ert
 ENS_SW=${LAB_PREFIX}esw
 ENS_I=("${LAB_PREFIX}ei1" "${LAB_PREFIX}ei2")
 ENS_BE=("${LAB_PREFIX}ebe1" "${LAB_PREFIX}ebe2" "${LAB_PREFIX}ebe3")
+ENS_RD=${LAB_PREFIX}erd
+
+# ECMP_CLUSTER=1 (set before lab_ecmp_up): Redis in ENS_RD and a cluster
+# section in both instances' configurations. Off by default.
+ECMP_CLUSTER=${ECMP_CLUSTER:-0}
+ECMP_REDIS=${ECMP_REDIS:-redis-server}
+ECMP_REDIS_CLI=${ECMP_REDIS_CLI:-redis-cli}
 
 # Addresses: clients 10.30.0.0/24, instance links 10.31.N.0/24 (the
 # instance .1, the router .254), back segment 10.32.0.0/24, and the VIP,
@@ -54,13 +68,22 @@ E_INST=(10.31.1.1 10.31.2.1)
 E_RT_INST=(10.31.1.254 10.31.2.254)
 E_INST_LAN=(10.32.0.1 10.32.0.2)
 E_BE=(10.32.0.11 10.32.0.12 10.32.0.13)
+# The management segment (ECMP_CLUSTER=1): instances .1 and .2 on their
+# interface mg, Redis .254.
+E_MGMT=(10.34.0.1 10.34.0.2)
+E_REDIS=10.34.0.254
+E_REDIS_PORT=6379
+E_CLUSTER_NAME=ecmp-lab
 E_AS_ROUTER=65000
 E_AS_INST=65001
 E_CLIENTS=()
 
 ECMP_UP=0
 
-ecmp_all_ns() { echo "$ENS_CL" "$ENS_RT" "$ENS_SW" "${ENS_I[@]}" "${ENS_BE[@]}"; }
+ecmp_all_ns() {
+	echo "$ENS_CL" "$ENS_RT" "$ENS_SW" "${ENS_I[@]}" "${ENS_BE[@]}"
+	[ "$ECMP_CLUSTER" != 1 ] || echo "$ENS_RD"
+}
 
 lab_ecmp_require() {
 	local missing=() t
@@ -71,8 +94,13 @@ lab_ecmp_require() {
 	for t in ip curl nft "$ECMP_BIRD" "$ECMP_BIRDC" "$LAB_PYTHON"; do
 		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 	done
+	if [ "$ECMP_CLUSTER" = 1 ]; then
+		for t in "$ECMP_REDIS" "$ECMP_REDIS_CLI"; do
+			command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+		done
+	fi
 	# A missing tool is a failure, not a skip: tools/deps.sh installs them.
-	[ ${#missing[@]} -eq 0 ] || lab_die "missing ${missing[*]} (tools/deps.sh installs them: bird2, nftables, curl)"
+	[ ${#missing[@]} -eq 0 ] || lab_die "missing ${missing[*]} (tools/deps.sh installs them: bird2, nftables, curl, redis-server)"
 	[ -x "$LAB_LIMPET" ] || lab_die "no limpet binary at $LAB_LIMPET (build first: meson setup build && ninja -C build)"
 	[ -x "$LAB_LIMPETCTL" ] || lab_die "no limpetctl at $LAB_LIMPETCTL (build first)"
 }
@@ -159,6 +187,22 @@ lab_ecmp_up() {
 		lab_in "$ns" ip addr add "$E_VIP/32" dev lo
 		lab_in "$ns" ip route add default via "$E_RT_BACK"
 	done
+
+	# Management segment (cluster): Redis and an interface of each
+	# instance's kernel that limpet does not own, so that Redis traffic
+	# never crosses limpet (nor depends on it forwarding).
+	if [ "$ECMP_CLUSTER" = 1 ]; then
+		lab_in "$ENS_SW" ip link add br-mgmt type bridge stp_state 0 forward_delay 0
+		lab_in "$ENS_SW" ip link set br-mgmt up
+		for i in 0 1; do
+			lab_veth "${ENS_I[$i]}" mg "$ENS_SW" "i$((i + 1))m"
+			lab_in "$ENS_SW" ip link set "i$((i + 1))m" master br-mgmt
+			lab_in "${ENS_I[$i]}" ip addr add "${E_MGMT[$i]}/24" dev mg
+		done
+		lab_veth "$ENS_RD" eth0 "$ENS_SW" rdm
+		lab_in "$ENS_SW" ip link set rdm master br-mgmt
+		lab_in "$ENS_RD" ip addr add "$E_REDIS/24" dev eth0
+	fi
 	lab_log "ecmp lab: namespaces up (${LAB_PREFIX}e*), work dir $LAB_DIR"
 }
 
@@ -252,7 +296,8 @@ ECMP_WITHDRAW_DELAY=${ECMP_WITHDRAW_DELAY:-2}
 
 # The config of instance N (1 or 2): dsr to the three backends, ClientIP
 # affinity, http health checks, the VIP announced in table ECMP_TABLE on
-# lp-wan, adaptive polling.
+# lp-wan, adaptive polling; with ECMP_CLUSTER=1 a cluster section (Redis on
+# the management segment, with the lab's password file).
 ecmp_limpet_conf() {
 	local i=$(($1 - 1))
 	cat <<-EOF
@@ -283,6 +328,9 @@ ecmp_limpet_conf() {
 	      - { address: ${E_BE[1]} }
 	      - { address: ${E_BE[2]} }
 	EOF
+	if [ "$ECMP_CLUSTER" = 1 ]; then
+		echo "cluster: { redis: \"$E_REDIS:$E_REDIS_PORT\", passwordFile: $LAB_DIR/redis.pass, name: $E_CLUSTER_NAME, startWaitSeconds: 10 }"
+	fi
 }
 
 # lab_ecmp_limpet_start N: limpet in instance N's namespace; returns once it
@@ -345,6 +393,17 @@ lab_ecmp_announce_state() {
 
 # ---- backends and clients ----
 
+# lab_ecmp_backend_start N (1..3): backend N's HTTP server; returns once it
+# answers its health check.
+lab_ecmp_backend_start() {
+	local n=$1
+	ip netns exec "${ENS_BE[$((n - 1))]}" "$LAB_PYTHON" "$LAB_HTTPD" --name "backend$n" --port "$E_PORT" \
+		>>"$LAB_DIR/backend$n.log" 2>&1 &
+	LAB_PID[backend$n]=$!
+	lab_wait 10 "backend$n listening" lab_in "${ENS_BE[$((n - 1))]}" \
+		curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$E_PORT/healthz"
+}
+
 lab_ecmp_backends_start() {
 	local i
 	for i in 0 1 2; do
@@ -358,11 +417,15 @@ lab_ecmp_backends_start() {
 	done
 }
 
-# lab_ecmp_sweep N: N requests per client address, each on a new
-# connection (new source port: ECMP hashes it anew), all clients in
-# parallel; prints "ADDR BACKEND" per request ("ADDR -" when it failed).
+# lab_ecmp_sweep N [ADDR...]: N requests per client address (default: all
+# of E_CLIENTS), each on a new connection (new source port: ECMP hashes it
+# anew), all clients in parallel; prints "ADDR BACKEND" per request
+# ("ADDR -" when it failed).
 lab_ecmp_sweep() {
 	local n=$1
+	shift
+	local list=("$@")
+	[ ${#list[@]} -gt 0 ] || list=("${E_CLIENTS[@]}")
 	lab_in "$ENS_CL" bash -c '
 		n=$1 vip=$2 port=$3; shift 3
 		for a in "$@"; do
@@ -372,8 +435,78 @@ lab_ecmp_sweep() {
 				echo "$a $out"
 			done) &
 		done
-		wait' sweep "$n" "$E_VIP" "$E_PORT" "${E_CLIENTS[@]}"
+		wait' sweep "$n" "$E_VIP" "$E_PORT" "${list[@]}"
 }
+
+# lab_ecmp_loop_start OUT [ADDR...]: every client (default: all of
+# E_CLIENTS) requests the VIP again and again, a new connection each time,
+# until lab_ecmp_loop_stop; lines "ADDR BACKEND" or "ADDR -" go to OUT.
+# The loops also end when the lab's directory goes (a test that died).
+lab_ecmp_loop_start() {
+	local out=$1
+	shift
+	local list=("$@")
+	[ ${#list[@]} -gt 0 ] || list=("${E_CLIENTS[@]}")
+	rm -f "$LAB_DIR/loop.stop"
+	lab_in "$ENS_CL" bash -c '
+		vip=$1 port=$2 dir=$3; shift 3
+		for a in "$@"; do
+			(while [ -d "$dir" ] && [ ! -e "$dir/loop.stop" ]; do
+				out=$(curl -sf --max-time 3 --interface "$a" -H "Connection: close" "http://$vip:$port/") || out=-
+				echo "$a $out"
+				sleep 0.1
+			done) &
+		done
+		wait' loop "$E_VIP" "$E_PORT" "$LAB_DIR" "${list[@]}" >"$out" 2>/dev/null &
+	LAB_PID[loop]=$!
+}
+
+# lab_ecmp_loop_stop: ask the loops to end and wait for them (each ends
+# after its request in flight, at most curl's 3 s).
+lab_ecmp_loop_stop() {
+	local pid=${LAB_PID[loop]:-} i
+	[ -n "$pid" ] || return 0
+	touch "$LAB_DIR/loop.stop"
+	for ((i = 0; i < 60; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	lab_stop loop
+}
+
+# ---- Redis (ECMP_CLUSTER=1) ----
+
+# lab_ecmp_redis_start: redis-server in ENS_RD on E_REDIS, a password (a new
+# random one per lab, in LAB_DIR/redis.pass, mode 0600, which the instances
+# read through cluster.passwordFile), no persistence; returns once it
+# answers.
+lab_ecmp_redis_start() {
+	[ "$ECMP_CLUSTER" = 1 ] || lab_die "lab_ecmp_redis_start: the lab runs without ECMP_CLUSTER=1"
+	if [ ! -s "$LAB_DIR/redis.pass" ]; then
+		(umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$LAB_DIR/redis.pass")
+	fi
+	mkdir -p "$LAB_DIR/redis"
+	(umask 077; cat >"$LAB_DIR/redis.conf" <<-EOF
+	bind $E_REDIS
+	port $E_REDIS_PORT
+	requirepass $(cat "$LAB_DIR/redis.pass")
+	save ""
+	appendonly no
+	dir $LAB_DIR/redis
+	logfile $LAB_DIR/redis.log
+	daemonize no
+	EOF
+	)
+	ip netns exec "$ENS_RD" "$ECMP_REDIS" "$LAB_DIR/redis.conf" >/dev/null 2>&1 &
+	LAB_PID[redis]=$!
+	lab_wait 10 "Redis answering" ecmp_rcli_ping
+}
+
+# ecmp_rcli ARGS...: redis-cli to the lab's Redis, with its password.
+ecmp_rcli() {
+	REDISCLI_AUTH=$(cat "$LAB_DIR/redis.pass") lab_in "$ENS_RD" "$ECMP_REDIS_CLI" -h "$E_REDIS" -p "$E_REDIS_PORT" "$@"
+}
+ecmp_rcli_ping() { [ "$(ecmp_rcli ping 2>/dev/null)" = PONG ]; }
 
 # ---- teardown ----
 
@@ -382,9 +515,12 @@ lab_ecmp_down() {
 	trap - EXIT INT TERM
 	[ "$ECMP_UP" = 1 ] || return $rc
 	ECMP_UP=0
+	lab_ecmp_loop_stop
+	# A Redis a test left stopped (SIGSTOP) must run to hear SIGTERM.
+	[ -z "${LAB_PID[redis]:-}" ] || kill -CONT "${LAB_PID[redis]}" 2>/dev/null || true
 	for name in "${!LAB_PID[@]}"; do lab_stop "$name"; done
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ $rc -ne 130 ]; then
-		for f in "$LAB_DIR"/bird-*.log "$LAB_DIR"/limpet*.log; do
+		for f in "$LAB_DIR"/bird-*.log "$LAB_DIR"/limpet*.log "$LAB_DIR"/redis.log; do
 			[ -s "$f" ] || continue
 			echo "---- $(basename "$f") (last 15 lines) ----" >&2
 			tail -n 15 "$f" >&2
@@ -400,6 +536,7 @@ lab_ecmp_down() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case ${1:-} in
 	clean)
+		ECMP_CLUSTER=1
 		for ns in $(ecmp_all_ns); do
 			lab_ns_exists "$ns" || continue
 			for pid in $(ip netns pids "$ns"); do kill "$pid" 2>/dev/null || true; done
