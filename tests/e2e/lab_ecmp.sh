@@ -393,17 +393,6 @@ lab_ecmp_announce_state() {
 
 # ---- backends and clients ----
 
-# lab_ecmp_backend_start N (1..3): backend N's HTTP server; returns once it
-# answers its health check.
-lab_ecmp_backend_start() {
-	local n=$1
-	ip netns exec "${ENS_BE[$((n - 1))]}" "$LAB_PYTHON" "$LAB_HTTPD" --name "backend$n" --port "$E_PORT" \
-		>>"$LAB_DIR/backend$n.log" 2>&1 &
-	LAB_PID[backend$n]=$!
-	lab_wait 10 "backend$n listening" lab_in "${ENS_BE[$((n - 1))]}" \
-		curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$E_PORT/healthz"
-}
-
 lab_ecmp_backends_start() {
 	local i
 	for i in 0 1 2; do
