@@ -130,6 +130,7 @@ term_poll(struct lp_cli *cli)
 
 		if (poll(&p, 1, 0) <= 0)
 			return;
+		cli->activity++;
 		/* A terminal that went away ends the session like `quit`.
 		 * Input still there is read first: cmdline_poll() itself
 		 * ends the session when the read finds the end of it. */
@@ -146,6 +147,12 @@ term_poll(struct lp_cli *cli)
 			return;
 		}
 	}
+}
+
+uint64_t
+lp_cli_activity(const struct lp_cli *cli)
+{
+	return cli->activity;
 }
 
 bool

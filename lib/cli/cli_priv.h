@@ -164,6 +164,7 @@ struct lp_cli {
 	struct cmdline *exec_cl;	/**< runs lines from files and the socket */
 	struct cmdline *term_cl;	/**< the interactive prompt, or NULL */
 	bool term_wanted;		/**< open the prompt on the first poll */
+	uint64_t activity;		/**< input read, replies sent, connections accepted (lp_cli_activity()) */
 	struct cli_sock *sock;		/**< the control socket, or NULL */
 	struct cli_run *cur;		/**< the command being run */
 	struct cli_deferred deferred;	/**< the command that finishes later */

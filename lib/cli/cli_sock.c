@@ -474,17 +474,23 @@ conn_serve(struct lp_cli *cli, struct cli_sock *s, struct conn *c, uint64_t now)
 	bool moved = false, pending;
 
 	moved |= conn_read(c);
-	if (take_deferred(cli, c))
+	if (take_deferred(cli, c)) {
 		c->since = now;
-	if (run_lines(cli, c) > 0)
+		cli->activity++;
+	}
+	if (run_lines(cli, c) > 0) {
 		c->since = now;
+		cli->activity++;
+	}
 	check_line_deadline(c, now, s->hz);
 	if (!conn_write(c, &moved)) {
 		conn_close(cli, c);
 		return;
 	}
-	if (moved)
+	if (moved) {
 		c->last_io = now;
+		cli->activity++;
+	}
 	pending = c->out.len > c->out.off || c->waiting;
 	if (!pending && (c->close_when_sent || (c->peer_done && c->in.len == c->in.off)))
 		conn_close(cli, c);
@@ -536,6 +542,7 @@ accept_new(struct lp_cli *cli, struct cli_sock *s, uint64_t now)
 		c->fd = fd;
 		c->last_io = now;
 		c->since = now;
+		cli->activity++;
 		conn_serve(cli, s, c, now);
 	}
 }

@@ -68,6 +68,10 @@ int lp_cli_run_file(struct lp_cli *cli, const char *path, FILE *out, FILE *err);
  */
 bool lp_cli_poll(struct lp_cli *cli, uint64_t now);
 
+/** Grows with every input read, line run, reply sent and connection
+ * accepted: the control loop polls again soon after a pass that moved it. */
+uint64_t lp_cli_activity(const struct lp_cli *cli);
+
 /** True once a `quit` ran on any channel. */
 bool lp_cli_quit_requested(const struct lp_cli *cli);
 

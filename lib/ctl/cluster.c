@@ -18,6 +18,7 @@
  *   was idle on every instance (lp_cluster_check()).
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -426,6 +427,7 @@ void
 ctl_cluster_poll(struct lp_ctl *c, uint64_t now)
 {
 	struct ctl_cluster *cc = c->cluster;
+	int fd;
 
 	if (cc == NULL)
 		return;
@@ -434,6 +436,13 @@ ctl_cluster_poll(struct lp_ctl *c, uint64_t now)
 		cc->next_sync = now + c->dp.hz / 4;
 	}
 	lp_cluster_poll(cc->cl, now);
+	fd = lp_cluster_fd(cc->cl);
+	if (fd >= 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
+			c->work++;	/* Redis has more to say: poll again soon */
+	}
 }
 
 int

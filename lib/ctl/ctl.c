@@ -195,6 +195,7 @@ lp_ctl_create(const struct lp_config *cfg, const struct lp_ctl_opts *opts, struc
 	c->cfg->services = NULL;
 	c->cfg->n_services = 0;
 	c->dp.hz = rte_get_tsc_hz();
+	lp_health_init(c);
 	c->inline_build_ns = (uint64_t)(c->opts.inline_build_us ? c->opts.inline_build_us : 20000) * 1000;
 	/* Second 0 is one second ago, so no live timestamp is ever 0. */
 	c->dp.tsc0 = rte_rdtsc() - c->dp.hz;
@@ -344,13 +345,15 @@ lp_ctl_destroy(struct lp_ctl *c)
 	free(c);
 }
 
-void
+bool
 lp_ctl_poll(struct lp_ctl *c, uint64_t now)
 {
+	uint64_t work = c->work;
+
 	ctl_slowpath_poll(c, now);
 	ctl_kernel_poll(c, now);
 	ctl_announce_poll(c, now);
-	lp_retire_poll(c->retire);
+	c->work += lp_retire_poll(c->retire);
 	ctl_check_visible(c);
 	ctl_affinity_scan(c, now, c->scan_per_poll);
 	ctl_cluster_poll(c, now);
@@ -359,6 +362,8 @@ lp_ctl_poll(struct lp_ctl *c, uint64_t now)
 	if (now >= c->next_second) {
 		ctl_timed_changes(c, now);
 		c->next_second = now + c->dp.hz / 4;
+		c->work++;
 	}
 	c->last_poll = now;
+	return c->work != work;
 }

@@ -64,6 +64,7 @@ struct be_probe {
 	uint8_t state;			/**< probe in flight: 0 none, 1 SYN sent, 2 request sent */
 	uint32_t isn;			/**< our initial sequence number */
 	uint32_t nxt;			/**< our next sequence number (what a RST must carry) */
+	uint32_t irs;			/**< the backend's initial sequence number (from its SYN-ACK) */
 	bool resent;			/**< this probe already reset a stale connection and resent its SYN */
 	bool unsent;			/**< SYN waiting for the next hop's MAC */
 	uint64_t sent;			/**< TSC the probe started */
@@ -156,6 +157,11 @@ struct lp_ctl {
 	struct lp_ctl_announce *ann;	/**< VIP routes (announce.c), NULL without announce */
 	/* cluster.c */
 	struct ctl_cluster *cluster;	/**< replicated bindings, NULL without `cluster` */
+	/* health.c */
+	uint32_t hc_port_offset;	/**< probe source port = base + (gslot + this) % slots, drawn per start */
+	/* Work done by the control thread (packets passed, probes sent, ...):
+	 * lp_ctl_poll() reports whether a pass added to it. */
+	uint64_t work;
 };
 
 /* After a backend is added to a service with `rebalance: idle`, idle

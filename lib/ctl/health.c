@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
@@ -15,6 +16,27 @@
 #include "lp_log.h"
 
 enum { HC_IDLE = 0, HC_SYN_SENT, HC_REQ_SENT };
+
+void
+lp_health_init(struct lp_ctl *c)
+{
+	/* Differs from the last start in this process too (tests restart). */
+	static uint32_t last = UINT32_MAX;
+	uint64_t r;
+
+	do {
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+			r = rte_rand();
+		c->hc_port_offset = (uint32_t)(r % LP_STATS_BE_SLOTS);
+	} while (c->hc_port_offset == last);
+	last = c->hc_port_offset;
+}
+
+uint16_t
+lp_health_sport(const struct lp_ctl *c, uint32_t gslot)
+{
+	return (uint16_t)(LP_HEALTH_SPORT_BASE + (gslot + c->hc_port_offset) % LP_STATS_BE_SLOTS);
+}
 
 static uint16_t
 probe_port(const struct msvc *s, const struct mbe *b)
@@ -60,7 +82,7 @@ probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags,
 	sp.dst_mac = mac;
 	sp.dst = b->cfg.addr;
 	sp.proto = IPPROTO_TCP;
-	sp.sport = (uint16_t)(LP_HEALTH_SPORT_BASE + b->gslot);
+	sp.sport = lp_health_sport(c, b->gslot);
 	sp.dport = probe_port(s, b);
 	sp.tcp_flags = flags;
 	sp.seq = seq;
@@ -76,6 +98,7 @@ probe_send(struct lp_ctl *c, const struct msvc *s, struct mbe *b, uint8_t flags,
 	}
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
+	c->work++;
 	return ctl_send(c, b->tx_port, m);
 }
 
@@ -134,8 +157,8 @@ probe_start(struct lp_ctl *c, struct msvc *s, struct mbe *b, uint64_t now)
 }
 
 /* Answer a segment that belongs to no probe in flight as a closed port
- * would (RFC 793, reset generation). Probes of one backend always use the
- * same 4-tuple, so a backend socket left over from an abandoned probe (the
+ * would (RFC 793, reset generation). Probes of one backend use the same
+ * 4-tuple for the whole run, so a backend socket left over from an abandoned probe (the
  * server stalled past the timeout, say) must not outlive it: it would
  * answer every later SYN with a challenge ACK (RFC 5961) instead of a
  * SYN-ACK, and the backend would stay down for good. */
@@ -234,7 +257,7 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 	if (meta->key.proto != IPPROTO_TCP || meta->l4_off == 0 || sport < LP_HEALTH_SPORT_BASE ||
 	    sport >= LP_HEALTH_SPORT_BASE + LP_STATS_BE_SLOTS)
 		return -ENOENT;
-	gslot = sport - LP_HEALTH_SPORT_BASE;
+	gslot = (sport - LP_HEALTH_SPORT_BASE + LP_STATS_BE_SLOTS - c->hc_port_offset) % LP_STATS_BE_SLOTS;
 	for (uint32_t i = 0; i < LP_MAX_SERVICES && b == NULL; i++) {
 		s = c->svc[i];
 		for (uint32_t k = 0; s != NULL && k < s->n_be; k++)
@@ -259,7 +282,18 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 		/* Late: the rest of a probe already judged. */
 		reset_stray(c, s, b, flags, seq, ack, dlen);
 	} else if (flags & LP_TCP_RST) {
-		verdict(c, s, b, false, b->hc.state == HC_SYN_SENT ? "connection refused" : "connection reset", now);
+		/* Only a reset of this probe's own connection is a verdict
+		 * (RFC 793 and 5961): in SYN-SENT one that acknowledges our
+		 * SYN, later one whose sequence number is in our window. Any
+		 * other belongs to an older connection on the same 4-tuple (a
+		 * backend answering a stray segment of it): not the backend
+		 * refusing this probe, which goes on. */
+		bool ours = b->hc.state == HC_SYN_SENT ? (flags & LP_TCP_ACK) && ack == b->hc.isn + 1
+						       : seq - (b->hc.irs + 1) < 65535u;
+
+		if (ours)
+			verdict(c, s, b, false, b->hc.state == HC_SYN_SENT ? "connection refused" : "connection reset",
+				now);
 	} else if (b->hc.state == HC_SYN_SENT) {
 		if ((flags & (LP_TCP_SYN | LP_TCP_ACK)) != (LP_TCP_SYN | LP_TCP_ACK) || ack != b->hc.isn + 1) {
 			/* Not the answer to this SYN: an old connection on the same
@@ -271,6 +305,7 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 				send_syn(c, s, b);
 			}
 		} else if (s->cfg.health.type == LP_HEALTH_TCP) {
+			b->hc.irs = seq;
 			probe_send(c, s, b, LP_TCP_RST, ack, 0, NULL);
 			verdict(c, s, b, true, "tcp ok", now);
 		} else {
@@ -279,6 +314,7 @@ lp_health_input(struct lp_ctl *c, struct rte_mbuf *m, const struct lp_pkt_meta *
 			snprintf(req, sizeof(req),
 				 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: limpet-health\r\nConnection: close\r\n\r\n",
 				 s->cfg.health.path, lp_ip_format(&b->cfg.addr, a, sizeof(a)));
+			b->hc.irs = seq;
 			probe_send(c, s, b, LP_TCP_ACK | LP_TCP_PSH, ack, seq + 1, req);
 			b->hc.nxt = ack + (uint32_t)strlen(req);
 			b->hc.state = HC_REQ_SENT;

@@ -360,6 +360,8 @@ ctl_kernel_poll(struct lp_ctl *c, uint64_t now)
 							    KERNEL_TX_PER_POLL, NULL);
 		unsigned int i = 0;
 
+		c->work += n;
+
 		/* Runs of one port at a time (usually the whole burst). */
 		while (i < n) {
 			int idx = port_index_of(c, pkts[i]->port);
@@ -384,6 +386,7 @@ ctl_kernel_poll(struct lp_ctl *c, uint64_t now)
 		if (!k->on)
 			continue;
 		n = rte_eth_rx_burst(k->tap, 0, pkts, KERNEL_RX_PER_POLL);
+		c->work += n;
 		for (uint16_t i = 0; i < n; i++) {
 			c->stats->c[LP_WC_from_kernel]++;
 			ctl_send(c, (uint16_t)p, pkts[i]);

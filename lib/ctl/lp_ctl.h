@@ -59,8 +59,11 @@ void lp_ctl_destroy(struct lp_ctl *c);
  * frees, affinity expiry and rebalancing, drain completion, slow-start
  * ramps, neighbor resolution, health checks. Never blocks for long; call
  * it every millisecond or so.
+ * @return true when the pass did work (packets from the workers or the
+ *   kernel interfaces, probes sent, objects freed, the timed pass, data
+ *   from Redis waiting): the caller polls again soon rather than sleeping.
  */
-void lp_ctl_poll(struct lp_ctl *c, uint64_t now);
+bool lp_ctl_poll(struct lp_ctl *c, uint64_t now);
 
 struct lp_announce;
 /**

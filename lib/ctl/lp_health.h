@@ -26,8 +26,21 @@
 
 struct lp_ctl;
 
-/** Source ports of probes: LP_HEALTH_SPORT_BASE + the backend's counter slot. */
+/**
+ * Source ports of probes: the range [LP_HEALTH_SPORT_BASE,
+ * LP_HEALTH_SPORT_BASE + LP_STATS_BE_SLOTS), one port per backend counter
+ * slot: LP_HEALTH_SPORT_BASE + (slot + offset) % LP_STATS_BE_SLOTS, with an
+ * offset drawn at random each time limpet starts. A restarted limpet thus
+ * does not send its first probes on the 4-tuples of the connections the
+ * previous process may have left open at the backends.
+ */
 #define LP_HEALTH_SPORT_BASE 40000u
+
+/** Draw this start's probe source-port offset (lp_ctl_create()). */
+void lp_health_init(struct lp_ctl *c);
+
+/** The source port of the probes of the backend in counter slot @p gslot. */
+uint16_t lp_health_sport(const struct lp_ctl *c, uint32_t gslot);
 
 /**
  * A packet addressed to limpet itself: consume it when it answers a probe.

@@ -555,6 +555,7 @@ ctl_slowpath_poll(struct lp_ctl *c, uint64_t now)
 	for (uint32_t w = 0; w < c->dp.n_workers; w++) {
 		unsigned int n = rte_ring_sc_dequeue_burst(c->dp.worker[w]->to_ctl, (void **)pkts, 32, NULL);
 
+		c->work += n;
 		for (unsigned int i = 0; i < n; i++) {
 			struct rte_mbuf *m = pkts[i];
 			struct lp_pkt_meta meta;

@@ -112,9 +112,11 @@ lp_export_destroy(struct lp_export *x)
 	free(x);
 }
 
-void
+bool
 lp_export_poll(struct lp_export *x, uint64_t now)
 {
+	bool work = false;
+
 	if (now >= x->next_sample) {
 		exp_sample_take(x, now);
 		/* From this sample, not from when it was due: after a stalled
@@ -122,8 +124,9 @@ lp_export_poll(struct lp_export *x, uint64_t now)
 		x->next_sample = now + x->interval;
 	}
 	if (x->telemetry)
-		exp_telemetry_poll(x);
-	exp_http_poll(x, now);
+		work |= exp_telemetry_poll(x);
+	work |= exp_http_poll(x, now);
+	return work;
 }
 
 uint16_t

@@ -77,7 +77,8 @@ void exp_sample_take(struct lp_export *x, uint64_t now);
 /** Register the commands (once per process) and take the mailbox. */
 int exp_telemetry_open(struct lp_export *x, struct lp_diag *err);
 /** Answer a waiting request, if any (never blocks). */
-void exp_telemetry_poll(struct lp_export *x);
+/** Serve a pending telemetry request; @return true when one was served. */
+bool exp_telemetry_poll(struct lp_export *x);
 /** Give the mailbox up: waiting and later requests fail at once. */
 void exp_telemetry_close(struct lp_export *x);
 
@@ -91,7 +92,8 @@ void exp_prom_free(struct exp_scrape *s);
 
 /* http.c */
 int exp_http_open(struct lp_export *x, const struct lp_ip *addr, uint16_t port, struct lp_diag *err);
-void exp_http_poll(struct lp_export *x, uint64_t now);
+/** @return true when a socket was ready or a rendered text was taken (work done). */
+bool exp_http_poll(struct lp_export *x, uint64_t now);
 void exp_http_close(struct lp_export *x);
 uint16_t exp_http_port(const struct lp_export *x);
 

@@ -595,17 +595,20 @@ accept_some(struct lp_export *x, uint64_t now)
 	}
 }
 
-void
+bool
 exp_http_poll(struct lp_export *x, uint64_t now)
 {
 	struct http_server *h = x->http;
 	struct pollfd pfd[HTTP_CLIENTS + 1];
 	int slot[HTTP_CLIENTS + 1];
 	nfds_t n = 0;
+	bool work, rendering;
 
 	if (h == NULL)
-		return;
+		return false;
+	rendering = h->r.busy;
 	render_end(x, now);
+	work = rendering && !h->r.busy;	/* a text rendered meanwhile was taken */
 	pfd[n].fd = h->fd;
 	pfd[n].events = POLLIN;
 	slot[n++] = -1;
@@ -625,6 +628,7 @@ exp_http_poll(struct lp_export *x, uint64_t now)
 		slot[n++] = i;
 	}
 	if (poll(pfd, n, 0) > 0) {
+		work = true;
 		for (nfds_t i = 1; i < n; i++) {
 			struct http_conn *k = &h->conn[slot[i]];
 
@@ -641,4 +645,5 @@ exp_http_poll(struct lp_export *x, uint64_t now)
 			accept_some(x, now);
 	}
 	render_begin(x);
+	return work;
 }

@@ -58,8 +58,10 @@ void lp_export_destroy(struct lp_export *x);
  * Control thread, every pass of its loop: take a rate sample when the
  * interval has passed, answer a waiting telemetry request, serve HTTP
  * clients (accept, read, write: bounded per call, never blocking).
+ * @return true when it served something (a request, a socket ready): the
+ *   caller polls again soon rather than sleeping.
  */
-void lp_export_poll(struct lp_export *x, uint64_t now);
+bool lp_export_poll(struct lp_export *x, uint64_t now);
 
 /** TCP port the metrics endpoint listens on, or 0 when there is none. */
 uint16_t lp_export_metrics_port(const struct lp_export *x);

@@ -517,23 +517,23 @@ tel_callback(const char *cmd, const char *params, struct rte_tel_data *d)
 	return r.ret;
 }
 
-void
+bool
 exp_telemetry_poll(struct lp_export *x)
 {
 	struct tel_req *r;
 
 	if (!atomic_load_explicit(&mbox_posted, memory_order_acquire))
-		return;
+		return false;
 	/* Never wait for the lock: a telemetry thread holds it only briefly,
 	 * and the next pass comes soon. */
 	if (pthread_mutex_trylock(&mbox.lock) != 0)
-		return;
+		return true;	/* try again soon */
 	r = mbox.req;
 	if (r == NULL || r->state != TEL_PENDING || mbox.owner != x) {
 		if (r == NULL)
 			atomic_store_explicit(&mbox_posted, false, memory_order_relaxed);
 		pthread_mutex_unlock(&mbox.lock);
-		return;
+		return false;
 	}
 	r->state = TEL_SERVING;
 	pthread_mutex_unlock(&mbox.lock);
@@ -544,6 +544,7 @@ exp_telemetry_poll(struct lp_export *x)
 	atomic_store_explicit(&mbox_posted, false, memory_order_relaxed);
 	pthread_cond_broadcast(&mbox.cond);
 	pthread_mutex_unlock(&mbox.lock);
+	return true;
 }
 
 int

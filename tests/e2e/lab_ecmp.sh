@@ -221,7 +221,7 @@ ecmp_router_conf() {
 		ipv4 { import none; export where source = RTS_BGP; };
 	}
 	protocol bfd {
-		interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };
+		interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 5; };
 	}
 	template bgp limpet {
 		local as $E_AS_ROUTER;
