@@ -345,6 +345,23 @@ lp_ctl_destroy(struct lp_ctl *c)
 	free(c);
 }
 
+/* The affinity scan walks the table at a pace in time, not in passes: a
+ * slice (n_pos / 1000 + 64 entries) per millisecond since the last pass,
+ * at least one, at most 16. A full sweep thus takes at most a second
+ * however long the control loop sleeps when idle (app/limpet/main.c):
+ * binding timestamps count whole seconds, so sweeping more often would
+ * expire nothing sooner (at a fixed 200 µs pace it swept every ~0.2 s, a
+ * third of an idle control thread's CPU for a 1M-entry table). */
+static uint32_t
+scan_budget(const struct lp_ctl *c, uint64_t now)
+{
+	uint64_t slices = c->last_poll == 0 || now <= c->last_poll ? 1 : (now - c->last_poll) * 1000 / c->dp.hz;
+
+	if (slices < 1)
+		slices = 1;
+	return c->scan_per_poll * (uint32_t)(slices < 16 ? slices : 16);
+}
+
 bool
 lp_ctl_poll(struct lp_ctl *c, uint64_t now)
 {
@@ -355,7 +372,7 @@ lp_ctl_poll(struct lp_ctl *c, uint64_t now)
 	ctl_announce_poll(c, now);
 	c->work += lp_retire_poll(c->retire);
 	ctl_check_visible(c);
-	ctl_affinity_scan(c, now, c->scan_per_poll);
+	ctl_affinity_scan(c, now, scan_budget(c, now));
 	ctl_cluster_poll(c, now);
 	lp_health_tick(c, now);
 	ctl_change_poll(c);
