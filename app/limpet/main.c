@@ -439,7 +439,6 @@ withdraw_then_drain(struct lp_ctl *c, struct lp_cli *cli, struct lp_export *x, s
 	deadline = rte_rdtsc() + (uint64_t)delay * hz;
 	while (quit_signal == 0) {
 		uint64_t now = rte_rdtsc();
-
 		bool work;
 
 		if (now >= deadline)

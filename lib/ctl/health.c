@@ -158,8 +158,9 @@ probe_start(struct lp_ctl *c, struct msvc *s, struct mbe *b, uint64_t now)
 
 /* Answer a segment that belongs to no probe in flight as a closed port
  * would (RFC 793, reset generation). Probes of one backend use the same
- * 4-tuple for the whole run, so a backend socket left over from an abandoned probe (the
- * server stalled past the timeout, say) must not outlive it: it would
+ * 4-tuple for the whole run, so a backend socket left over from an
+ * abandoned probe (the server stalled past the timeout, say) must not
+ * outlive it: it would
  * answer every later SYN with a challenge ACK (RFC 5961) instead of a
  * SYN-ACK, and the backend would stay down for good. */
 static void
