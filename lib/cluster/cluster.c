@@ -884,7 +884,7 @@ lp_cluster_wait_loaded_or(struct lp_cluster *cl, uint32_t timeout_ms, uint64_t (
 static bool
 changes_pending(const struct lp_cluster *cl)
 {
-	if (cl->kt.q_len > 0)
+	if (cl->kt.q_len > 0 || cl->exec_n > 0)
 		return true;
 	for (uint32_t k = 0; k < cl->rq_len; k++)
 		if (cl->rq[(cl->rq_head + k) & (cl->rq_cap - 1)].type == RQ_OP)

@@ -37,6 +37,11 @@ bool codec_backend_eq(const struct lp_cluster_backend *a, const struct lp_cluste
 bool codec_key_eq(const struct lp_cluster_key *a, const struct lp_cluster_key *b);
 uint64_t codec_key_hash(const struct lp_cluster_key *k);
 
+/* A stream entry id "MS-SEQ". */
+struct stream_pos {
+	uint64_t ms, seq;
+};
+
 /* ---- ktab.c: per-binding replication state ---- */
 
 /* What is waiting to be written for a binding (coalesced). */
@@ -55,9 +60,11 @@ kop_changes_value(uint8_t op)
 }
 
 /*
- * One binding with an unsent change (dirty) or commands in flight. It
- * exists only while either holds, so the table stays as small as the
- * backlog plus the pipeline.
+ * One binding with an unsent change (dirty), commands in flight, or an
+ * acknowledged change whose stream entry this instance has not read past
+ * yet (unseen: older entries of the binding must not overwrite it). It
+ * exists only while one of these holds, so the table stays as small as the
+ * backlog plus the pipeline plus the reader's lag.
  */
 struct kent {
 	struct lp_cluster_key key;
@@ -68,10 +75,12 @@ struct kent {
 	uint16_t inflight_val;		/* ... of which change the value */
 	uint8_t acc;			/* requeue after a lost connection: merged kind */
 	uint8_t pad;
+	uint32_t unseen;		/* entries of the seen FIFO naming it */
 	uint32_t hnext;			/* hash chain / free list */
 	uint32_t qnext;			/* dirty FIFO */
 	uint64_t act_us;		/* latest activity: the TTL counts from it */
 	uint64_t drain_us;		/* when the oldest unsent event was taken from the ring */
+	struct stream_pos own;		/* stream entry of its latest acknowledged change (unseen > 0) */
 };
 
 struct ktab {
@@ -101,6 +110,24 @@ ktab_pending(const struct ktab *t, const struct lp_cluster_key *k)
 	uint32_t i = ktab_find(t, k);
 
 	return i != NONE32 && (kop_changes_value(t->e[i].op) || t->e[i].inflight_val > 0);
+}
+
+/**
+ * True when a value that a stream entry at @p at carries for @p k must not
+ * be applied: a local change is unsent or unacknowledged, or Redis
+ * executed an acknowledged local change after that entry.
+ */
+static inline bool
+ktab_newer(const struct ktab *t, const struct lp_cluster_key *k, const struct stream_pos *at)
+{
+	uint32_t i = ktab_find(t, k);
+	const struct kent *e;
+
+	if (i == NONE32)
+		return false;
+	e = &t->e[i];
+	return kop_changes_value(e->op) || e->inflight_val > 0 ||
+	       (e->unseen > 0 && (e->own.ms > at->ms || (e->own.ms == at->ms && e->own.seq > at->seq)));
 }
 
 /* ---- conn.c: the socket, the output buffer, RESP ---- */
@@ -164,8 +191,11 @@ struct csvc {
 /* What each command sent waits for; replies come back in this order. */
 enum rq_type {
 	RQ_AUTH, RQ_SETNAME, RQ_INFO, RQ_EPOCH, RQ_XINFO, RQ_TIME,	/* handshake */
+	RQ_MULTI,		/* a batch: MULTI, its RQ_OPs and RQ_XADD (queued), EXEC */
 	RQ_OP,			/* a binding change or TTL refresh */
-	RQ_XADD,
+	RQ_XADD,		/* the batch's stream entry */
+	RQ_EXEC,
+	RQ_REREAD,		/* a stream entry asking readers to read keys again */
 	RQ_XREAD,
 	RQ_MGET,		/* values of a fetch */
 	RQ_PTTL,		/* TTL of one key of a fetch */
@@ -179,6 +209,7 @@ struct rq {
 	uint8_t type;		/* enum rq_type */
 	uint8_t op;		/* RQ_OP: enum kop */
 	uint16_t pad;
+	uint32_t n;		/* RQ_EXEC: commands queued in the batch */
 	uint32_t ref;		/* RQ_OP: kent; RQ_MGET, RQ_PTTL: fetch */
 	uint32_t idx;		/* RQ_PTTL: key index in the fetch */
 	struct lp_cluster_backend be;	/* RQ_OP: the value sent */
@@ -217,10 +248,6 @@ struct producer {
 	uint64_t emitted;
 	uint64_t ring_full;
 } __attribute__((aligned(64)));
-
-struct stream_pos {
-	uint64_t ms, seq;
-};
 
 struct lp_cluster {
 	struct lp_cluster_params p;
@@ -309,7 +336,17 @@ struct lp_cluster {
 	struct lp_cluster_peer peers[LP_CLUSTER_MAX_PEERS];
 	unsigned int n_peers;
 
-	struct obuf blob;		/* keys changed by the batch being built */
+	struct obuf blob;		/* changes of the batch being built, with their values */
+	struct obuf reread;		/* keys whose create lost: readers read them again */
+
+	/* the batch between MULTI and EXEC: its commands, in order */
+	struct rq *exec;
+	uint32_t exec_n, exec_cap;
+	bool exec_abort;		/* a command was refused when queued */
+
+	/* acknowledged changes, in stream order, until the reader passes them */
+	struct seen { uint32_t ref; struct stream_pos id; } *seen;
+	uint32_t seen_cap, seen_head, seen_len;
 	struct rq rq_spare;		/* handed out when the FIFO cannot grow (fails the connection) */
 };
 

@@ -127,7 +127,8 @@ ktab_release(struct ktab *t, uint32_t i)
 	struct kent *e = &t->e[i];
 	uint32_t *p;
 
-	if (e->hnext == NONE32 - 1 || e->op != KOP_NONE || e->queued || e->inflight > 0)
+	if (e->hnext == NONE32 - 1 || e->op != KOP_NONE || e->queued || e->inflight > 0 ||
+	    e->unseen > 0)
 		return;
 	p = &t->bucket[(uint32_t)codec_key_hash(&e->key) & t->mask];
 	while (*p != i)

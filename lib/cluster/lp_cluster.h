@@ -89,6 +89,8 @@ enum lp_cluster_op {
 	LP_CLUSTER_DEL,		/**< remove the binding (cleared elsewhere, or gone from Redis) */
 	LP_CLUSTER_ALIVE,	/**< answer to lp_cluster_check(): still live, ttl_ms left */
 	LP_CLUSTER_GONE,	/**< answer to lp_cluster_check(): expired everywhere, remove it */
+	LP_CLUSTER_ADD,		/**< another instance's create: install it unless a bound (confirmed)
+				     binding exists (Redis's SET NX kept the first create) */
 };
 
 /** Where an applied binding came from (`show affinity` marks it). */

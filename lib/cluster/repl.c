@@ -4,12 +4,28 @@
  *
  * Everything travels on one connection, so replies come back in the order
  * Redis executed the commands. That order is what makes the rules simple:
- * a value read from Redis (a peer's change, a load, a check) is applied
- * unless this instance has a change of the same binding that Redis has
- * not acknowledged yet (unsent, or sent after the read): that change's own
+ * a value read from Redis (a load, a check, a re-read) is applied unless
+ * this instance has a change of the same binding that Redis has not
+ * acknowledged yet (unsent, or sent after the read): that change's own
  * reply settles the binding, and it is newer than the read. Without the
  * rule a worker's fresh binding could be overwritten by the older value
  * of a read that crossed it.
+ *
+ * Changes travel with their values in the stream. Each batch (its SETs,
+ * DELs and TTL refreshes, then its XADD) runs in one MULTI/EXEC, so the
+ * stream's order is the order in which Redis executed the changes, and a
+ * reader replaying the entries in order ends where Redis is:
+ * - a move sets, a clear deletes;
+ * - a create (SET NX) installs the binding only where none exists: the
+ *   first create Redis executed is the one stored, and its entry comes
+ *   first. The writer whose create lost learns the winner from its GET
+ *   reply, and names the binding in a re-read entry: readers that had
+ *   nothing to keep read its value (MGET) instead;
+ * - an entry older than an acknowledged local change of the binding is
+ *   skipped: the EXEC reply gives the stream id of the local change, and
+ *   the binding is held (unseen) until the reader has passed that id.
+ * A reader that finds the stream trimmed past its position (a gap) or
+ * Redis emptied reads all bindings again (SCAN + MGET).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +44,7 @@
 #define SCAN_COUNT 2000
 #define FETCH_MAX 512		/* keys per MGET */
 #define RQ_SLACK 64		/* room kept for heartbeats and checks */
+#define BATCH_RQ 3		/* MULTI, XADD, EXEC around a batch's commands */
 
 /* ---- coalescing ---- */
 
@@ -265,6 +282,7 @@ fetch_send(struct lp_cluster *cl, uint32_t i)
 }
 
 static void check_ready(struct lp_cluster *cl);
+static void seen_pass(struct lp_cluster *cl, bool all);
 
 static void
 scan_finish(struct lp_cluster *cl)
@@ -276,6 +294,7 @@ scan_finish(struct lp_cluster *cl)
 	cl->sid = cl->scan_sid;
 	cl->sid_added = cl->scan_added;
 	cl->have_sid = true;
+	seen_pass(cl, false);
 	cl->load_ms = (cl->now_us - cl->load_start_us) / 1000;
 	cl->caught_up = false;
 	cl->next_xread_us = cl->now_us;
@@ -396,12 +415,24 @@ touch_recent(struct lp_cluster *cl, const struct lp_cluster_key *k, bool mark)
 }
 
 static void
+reread_add(struct lp_cluster *cl, const struct lp_cluster_key *k)
+{
+	const struct csvc *s = &cl->svc[k->svc_id];
+	char key[160];
+	size_t klen = cl_key(cl, key, k);
+
+	if (cl->reread.len > 0)
+		resp_raw(&cl->reread, " ", 1);
+	resp_raw(&cl->reread, key + s->suffix_off, klen - s->suffix_off);
+}
+
+static void
 send_op(struct lp_cluster *cl, uint32_t i, uint8_t op, int64_t ttl)
 {
 	struct kent *e = &cl->kt.e[i];
 	const struct csvc *s = &cl->svc[e->key.svc_id];
 	char key[160], val[CODEC_BACKEND_MAX];
-	size_t klen = cl_key(cl, key, &e->key), vlen;
+	size_t klen = cl_key(cl, key, &e->key), vlen = 0;
 	struct rq *q;
 
 	switch (op) {
@@ -444,20 +475,29 @@ send_op(struct lp_cluster *cl, uint32_t i, uint8_t op, int64_t ttl)
 	q->t_us = e->drain_us;
 	e->inflight++;
 	if (kop_changes_value(op)) {
+		static const char opc[] = {[KOP_CREATE] = 'c', [KOP_MOVE] = 'm', [KOP_CLEAR] = 'd'};
+
 		e->inflight_val++;
 		cl->c[LP_CLUSTER_C_sent]++;
+		/* "cSVC:CLIENT/LEN=BACKEND", "mSVC:...=...", "dSVC:..." */
 		if (cl->blob.len > 0)
 			resp_raw(&cl->blob, " ", 1);
+		resp_raw(&cl->blob, &opc[op], 1);
 		resp_raw(&cl->blob, key + s->suffix_off, klen - s->suffix_off);
+		if (op != KOP_CLEAR) {
+			resp_raw(&cl->blob, "=", 1);
+			resp_raw(&cl->blob, val, vlen);
+		}
 	} else {
 		cl->c[LP_CLUSTER_C_touches]++;
 	}
 }
 
+/* A stream entry: field @p f ("c": changes with values, "k": keys to read again). */
 static void
-send_log(struct lp_cluster *cl)
+send_log(struct lp_cluster *cl, struct obuf *blob, const char *f, uint8_t type)
 {
-	if (cl->blob.oom) {
+	if (blob->oom) {
 		cl->out.oom = true;
 		return;
 	}
@@ -470,30 +510,51 @@ send_log(struct lp_cluster *cl)
 	resp_str(&cl->out, "*");
 	resp_str(&cl->out, "o");
 	resp_str(&cl->out, cl->id);
-	resp_str(&cl->out, "k");
-	resp_arg(&cl->out, cl->blob.p, cl->blob.len);
-	cl_rq_push(cl, RQ_XADD);
+	resp_str(&cl->out, f);
+	resp_arg(&cl->out, blob->p, blob->len);
+	cl_rq_push(cl, type);
 }
 
 /*
- * Write the backlog in batches: each batch is its commands followed by one
- * stream entry naming the bindings it changed, so a peer reading the entry
- * reads values at least as new as the batch.
+ * Write the backlog in batches: each batch is MULTI, its commands, one
+ * stream entry carrying the changes with their values, EXEC. No other
+ * client's command runs inside it, so the entries are in the order Redis
+ * executed the changes.
  */
 static void
 flush(struct lp_cluster *cl)
 {
+	if (cl->exec_cap < cl->p.batch + 1) {
+		struct rq *x = realloc(cl->exec, (size_t)(cl->p.batch + 1) * sizeof(*x));
+
+		if (x == NULL) {
+			cl->c[LP_CLUSTER_C_errors]++;
+			return;
+		}
+		cl->exec = x;
+		cl->exec_cap = cl->p.batch + 1;
+	}
+	/* Creates that lost: readers that installed ours read the winner. */
+	if (cl->reread.len > 0 && cl->rq_len + 1 <= cl->p.inflight_max) {
+		send_log(cl, &cl->reread, "k", RQ_REREAD);
+		obuf_reset(&cl->reread);
+	}
 	/* A partial batch waits a little for company: under load, batches
 	 * fill and the stream gets one entry per batch rather than one per
 	 * poll (readers read entries, not keys, per round trip). */
 	if (cl->kt.q_len > 0 && cl->kt.q_len < cl->p.batch &&
 	    cl->now_us - cl->kt.e[cl->kt.q_head].drain_us < cl->p.flush_delay_us)
 		return;
-	while (cl->kt.q_len > 0 && cl->rq_len + cl->p.batch + 2 <= cl->p.inflight_max &&
+	while (cl->kt.q_len > 0 && cl->rq_len + cl->p.batch + BATCH_RQ <= cl->p.inflight_max &&
 	       cl->now_us >= cl->pause_until_us) {
 		unsigned int n = 0;
+		size_t mark = cl->out.len;
+		struct rq *x;
 
 		obuf_reset(&cl->blob);
+		resp_cmd(&cl->out, 1);
+		resp_str(&cl->out, "MULTI");
+		cl_rq_push(cl, RQ_MULTI);
 		while (n < cl->p.batch) {
 			uint32_t i = ktab_dequeue(&cl->kt);
 			struct kent *e;
@@ -526,13 +587,71 @@ flush(struct lp_cluster *cl)
 			send_op(cl, i, op, ttl);
 			n++;
 		}
-		if (cl->blob.len > 0)
-			send_log(cl);
+		if (n == 0) {
+			/* Everything dequeued was dropped: take MULTI back. */
+			cl->out.len = mark;
+			cl->rq_len--;
+			continue;
+		}
+		if (cl->blob.len > 0) {
+			send_log(cl, &cl->blob, "c", RQ_XADD);
+			n++;
+		}
+		resp_cmd(&cl->out, 1);
+		resp_str(&cl->out, "EXEC");
+		x = cl_rq_push(cl, RQ_EXEC);
+		x->n = n;
 	}
 }
 
+/* ---- the seen FIFO: acknowledged changes the reader has not passed ---- */
+
 static void
-op_reply(struct lp_cluster *cl, const struct rq *q, const redisReply *r)
+seen_push(struct lp_cluster *cl, uint32_t ref, const struct stream_pos *id)
+{
+	struct kent *e = &cl->kt.e[ref];
+
+	if (cl->seen_len == cl->seen_cap) {
+		uint32_t cap = cl->seen_cap ? cl->seen_cap * 2 : 4096;
+		struct seen *s = malloc((size_t)cap * sizeof(*s));
+
+		if (s == NULL) {
+			/* Not held: an older entry may set it back until the
+			 * next check or move; counted. */
+			cl->c[LP_CLUSTER_C_errors]++;
+			return;
+		}
+		for (uint32_t k = 0; k < cl->seen_len; k++)
+			s[k] = cl->seen[(cl->seen_head + k) & (cl->seen_cap - 1)];
+		free(cl->seen);
+		cl->seen = s;
+		cl->seen_cap = cap;
+		cl->seen_head = 0;
+	}
+	cl->seen[(cl->seen_head + cl->seen_len++) & (cl->seen_cap - 1)] = (struct seen){ref, *id};
+	e->unseen++;
+	e->own = *id;
+}
+
+/* Release what the reader passed (@p all: every one, the stream is gone). */
+static void
+seen_pass(struct lp_cluster *cl, bool all)
+{
+	while (cl->seen_len > 0) {
+		const struct seen *s = &cl->seen[cl->seen_head];
+
+		if (!all && (!cl->have_sid || codec_stream_id_cmp(s->id.ms, s->id.seq, cl->sid.ms, cl->sid.seq) > 0))
+			break;
+		cl->kt.e[s->ref].unseen--;
+		ktab_release(&cl->kt, s->ref);
+		cl->seen_head = (cl->seen_head + 1) & (cl->seen_cap - 1);
+		cl->seen_len--;
+	}
+}
+
+/* A batch command's reply; @p id: the batch's stream entry (NULL: none). */
+static void
+op_reply(struct lp_cluster *cl, const struct rq *q, const redisReply *r, const struct stream_pos *id)
 {
 	struct kent *e = &cl->kt.e[q->ref];
 	bool val = kop_changes_value(q->op);
@@ -574,6 +693,7 @@ op_reply(struct lp_cluster *cl, const struct rq *q, const redisReply *r)
 				e->be = stored;
 				apply(cl, LP_CLUSTER_SET, LP_CLUSTER_FROM_CONFLICT, &e->key, &stored, -1);
 			}
+			reread_add(cl, &e->key);
 		}
 		/* SET NX left the stored TTL alone: count our activity. */
 		if (e->op == KOP_NONE) {
@@ -590,7 +710,48 @@ op_reply(struct lp_cluster *cl, const struct rq *q, const redisReply *r)
 			cl->c[LP_CLUSTER_C_recreated]++;
 		}
 	}
+	if (val && id != NULL)
+		seen_push(cl, q->ref, id);
 	ktab_release(&cl->kt, q->ref);
+}
+
+/* The replies of a batch's commands, all at once. */
+static void
+exec_reply(struct lp_cluster *cl, const struct rq *q, const redisReply *r)
+{
+	struct stream_pos id, *idp = NULL;
+
+	if (q->n != cl->exec_n) {
+		cl_fail(cl, "EXEC of a batch not queued");
+		return;
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == cl->exec_n) {
+		for (uint32_t k = 0; k < cl->exec_n; k++)
+			if (cl->exec[k].type == RQ_XADD) {
+				const redisReply *v = r->element[k];
+
+				if (v->type == REDIS_REPLY_STRING &&
+				    codec_parse_stream_id(v->str, v->len, &id.ms, &id.seq) == 0)
+					idp = &id;
+				else if (v->type == REDIS_REPLY_ERROR)
+					cl_error(cl, "Redis refused a stream entry: %.*s",
+						 (int)(v->len > 80 ? 80 : v->len), v->str);
+			}
+		for (uint32_t k = 0; k < cl->exec_n; k++)
+			if (cl->exec[k].type == RQ_OP)
+				op_reply(cl, &cl->exec[k], r->element[k], idp);
+	} else if (r->type == REDIS_REPLY_ERROR) {
+		/* EXECABORT (a command refused when queued: OOM, ...): nothing
+		 * ran; every change is kept for later. */
+		for (uint32_t k = 0; k < cl->exec_n; k++)
+			if (cl->exec[k].type == RQ_OP)
+				op_reply(cl, &cl->exec[k], r, NULL);
+	} else {
+		cl_fail(cl, "unexpected reply to EXEC");	/* the batch goes back to the backlog */
+		return;
+	}
+	cl->exec_n = 0;
+	cl->exec_abort = false;
 }
 
 /* ---- refill: Redis lost its data ---- */
@@ -674,7 +835,83 @@ field(const redisReply *fields, const char *name)
 	return NULL;
 }
 
-/* Keys another instance changed: fetch their values (in batches). */
+/* Keys named by a re-read entry: fetch their values (MGET). */
+static bool
+reread_keys(struct lp_cluster *cl, const redisReply *k, const struct stream_pos *pos, uint32_t *f)
+{
+	for (const char *p = k->str, *end = k->str + k->len; p < end;) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p)), *svc;
+		size_t len = (size_t)((sp != NULL ? sp : end) - p), svc_len;
+		struct lp_cluster_key key;
+		const struct csvc *s;
+
+		if (len > 0 && codec_parse_suffix(p, len, &svc, &svc_len, &key) == 0) {
+			s = cl_svc_by_name(cl, svc, svc_len);
+			if (s != NULL) {
+				key.svc_id = (uint16_t)(s - cl->svc);
+				if (!ktab_pending(&cl->kt, &key)) {
+					if (*f == NONE32 && (*f = fetch_new(cl, FETCH_NOTIFY, FETCH_MAX)) == NONE32) {
+						cl_fail(cl, "out of memory");
+						return false;
+					}
+					cl->fe[*f].keys[cl->fe[*f].n] = key;
+					cl->fe[*f].entry_ms[cl->fe[*f].n++] = pos->ms;
+					if (cl->fe[*f].n == FETCH_MAX) {
+						fetch_send(cl, *f);
+						*f = NONE32;
+					}
+				}
+			}
+		} else if (len > 0) {
+			cl->c[LP_CLUSTER_C_errors]++;
+		}
+		p += len + 1;
+	}
+	return true;
+}
+
+/* The changes of a batch, with their values: replay them in order. */
+static void
+replay(struct lp_cluster *cl, const redisReply *c, const struct stream_pos *pos)
+{
+	int64_t lag = ((int64_t)cl->now_us + cl->redis_off_us) - (int64_t)pos->ms * 1000;
+
+	for (const char *p = c->str, *end = c->str + c->len; p < end;) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p)), *svc, *eq;
+		size_t len = (size_t)((sp != NULL ? sp : end) - p), klen, svc_len;
+		struct lp_cluster_key key;
+		struct lp_cluster_backend be;
+		const struct csvc *s;
+		char op = len > 0 ? p[0] : 0;
+
+		eq = len > 1 ? memchr(p + 1, '=', len - 1) : NULL;
+		klen = (size_t)((eq != NULL ? eq : p + len) - (p + 1));
+		if (!(op == 'd' ? eq == NULL : (op == 'c' || op == 'm') && eq != NULL) ||
+		    codec_parse_suffix(p + 1, klen, &svc, &svc_len, &key) != 0 ||
+		    (eq != NULL && codec_parse_backend(eq + 1, (size_t)(p + len - eq - 1), &be) != 0)) {
+			if (len > 0)
+				cl->c[LP_CLUSTER_C_errors]++;
+			p += len + 1;
+			continue;
+		}
+		p += len + 1;
+		s = cl_svc_by_name(cl, svc, svc_len);
+		if (s == NULL)
+			continue;	/* a service this instance does not serve */
+		key.svc_id = (uint16_t)(s - cl->svc);
+		cl->c[LP_CLUSTER_C_received]++;
+		if (ktab_newer(&cl->kt, &key, pos))
+			continue;
+		if (op == 'd')
+			apply(cl, LP_CLUSTER_DEL, LP_CLUSTER_FROM_PEER, &key, NULL, -1);
+		else
+			apply(cl, op == 'c' ? LP_CLUSTER_ADD : LP_CLUSTER_SET, LP_CLUSTER_FROM_PEER, &key, &be, -1);
+		if (cl->have_off)
+			hist_add(&cl->lag_in[0], lag > 0 ? (uint64_t)lag : 0);
+	}
+}
+
+/* Entries after our position: replay other instances' changes. */
 static void
 xread_reply(struct lp_cluster *cl, const redisReply *r)
 {
@@ -695,9 +932,8 @@ xread_reply(struct lp_cluster *cl, const redisReply *r)
 	}
 	entries = r->element[0]->element[1];
 	for (size_t i = 0; i < entries->elements; i++) {
-		const redisReply *ent = entries->element[i], *o, *k;
+		const redisReply *ent = entries->element[i], *o, *c, *k;
 		struct stream_pos pos;
-		const char *p, *end;
 
 		if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 || ent->element[0]->type != REDIS_REPLY_STRING ||
 		    codec_parse_stream_id(ent->element[0]->str, ent->element[0]->len, &pos.ms, &pos.seq) != 0) {
@@ -710,46 +946,24 @@ xread_reply(struct lp_cluster *cl, const redisReply *r)
 		if (ent->element[1]->type != REDIS_REPLY_ARRAY)
 			continue;
 		o = field(ent->element[1], "o");
+		c = field(ent->element[1], "c");
 		k = field(ent->element[1], "k");
-		if (o == NULL || k == NULL || k->type != REDIS_REPLY_STRING) {
+		if (o == NULL || (c == NULL && k == NULL) || (c != NULL && c->type != REDIS_REPLY_STRING) ||
+		    (k != NULL && k->type != REDIS_REPLY_STRING)) {
 			cl->c[LP_CLUSTER_C_errors]++;
 			continue;
 		}
 		/* Our own batch: its replies already settled our table. */
 		if (o->type == REDIS_REPLY_STRING && strcmp(o->str, cl->id) == 0)
 			continue;
-		for (p = k->str, end = k->str + k->len; p < end;) {
-			const char *sp = memchr(p, ' ', (size_t)(end - p)), *svc;
-			size_t len = (size_t)((sp != NULL ? sp : end) - p), svc_len;
-			struct lp_cluster_key key;
-			const struct csvc *s;
-
-			if (len > 0 && codec_parse_suffix(p, len, &svc, &svc_len, &key) == 0) {
-				s = cl_svc_by_name(cl, svc, svc_len);
-				if (s != NULL) {
-					key.svc_id = (uint16_t)(s - cl->svc);
-					cl->c[LP_CLUSTER_C_received]++;
-					if (!ktab_pending(&cl->kt, &key)) {
-						if (f == NONE32 && (f = fetch_new(cl, FETCH_NOTIFY, FETCH_MAX)) == NONE32) {
-							cl_fail(cl, "out of memory");
-							return;
-						}
-						cl->fe[f].keys[cl->fe[f].n] = key;
-						cl->fe[f].entry_ms[cl->fe[f].n++] = pos.ms;
-						if (cl->fe[f].n == FETCH_MAX) {
-							fetch_send(cl, f);
-							f = NONE32;
-						}
-					}
-				}
-			} else if (len > 0) {
-				cl->c[LP_CLUSTER_C_errors]++;
-			}
-			p += len + 1;
-		}
+		if (c != NULL)
+			replay(cl, c, &pos);
+		if (k != NULL && !reread_keys(cl, k, &pos, &f))
+			return;
 	}
 	if (f != NONE32)
 		fetch_send(cl, f);
+	seen_pass(cl, false);
 	cl->caught_up = entries->elements < XREAD_COUNT;
 	cl->next_xread_us = cl->caught_up ? cl->now_us + cl->p.read_interval_us : cl->now_us;
 	check_ready(cl);
@@ -907,6 +1121,7 @@ repl_plan(struct lp_cluster *cl)
 		       new_epoch ? "new epoch" : "its stream went back in time");
 		cl->need_refill = true;
 		cl->have_sid = false;
+		seen_pass(cl, true);	/* the entries are gone */
 	}
 	snprintf(cl->epoch, sizeof(cl->epoch), "%s", cl->hs_epoch);
 	cl->state = LP_CLUSTER_SYNCING;
@@ -1058,10 +1273,25 @@ void
 repl_reply(struct lp_cluster *cl, const struct rq *q, redisReply *r, bool *keep)
 {
 	switch (q->type) {
-	case RQ_OP:
-		op_reply(cl, q, r);
+	case RQ_MULTI:
+		if (r->type == REDIS_REPLY_ERROR)
+			cl_fail(cl, "MULTI failed");
 		return;
+	case RQ_OP:
 	case RQ_XADD:
+		/* +QUEUED, or an error: then EXEC aborts the batch */
+		if (cl->exec_n == cl->exec_cap) {
+			cl_fail(cl, "more replies in a batch than commands");
+			return;
+		}
+		cl->exec[cl->exec_n++] = *q;
+		if (r->type == REDIS_REPLY_ERROR)
+			cl->exec_abort = true;
+		return;
+	case RQ_EXEC:
+		exec_reply(cl, q, r);
+		return;
+	case RQ_REREAD:
 		if (r->type == REDIS_REPLY_ERROR)
 			cl_error(cl, "Redis refused a stream entry: %.*s", (int)(r->len > 80 ? 80 : r->len), r->str);
 		return;
@@ -1158,29 +1388,39 @@ repl_step(struct lp_cluster *cl)
  * reads are dropped (the next sync reads again), a scan or refill in
  * progress starts over.
  */
+static void
+lost_op(struct lp_cluster *cl, const struct rq *q, uint32_t pass)
+{
+	struct kent *e;
+
+	if (q->type != RQ_OP)
+		return;
+	e = &cl->kt.e[q->ref];
+	if (pass == 0) {
+		e->inflight--;
+		if (kop_changes_value(q->op))
+			e->inflight_val--;
+		e->acc = kop_merge(e->acc, q->op);
+	} else if (e->acc != KOP_NONE) {
+		e->op = kop_merge(e->acc, e->op);
+		e->acc = KOP_NONE;
+		ktab_queue(&cl->kt, q->ref);
+	}
+}
+
 void
 repl_lost(struct lp_cluster *cl)
 {
+	/* The batch being answered first (older), then the FIFO. */
 	for (uint32_t pass = 0; pass < 2; pass++) {
-		for (uint32_t k = 0; k < cl->rq_len; k++) {
-			const struct rq *q = &cl->rq[(cl->rq_head + k) & (cl->rq_cap - 1)];
-			struct kent *e;
-
-			if (q->type != RQ_OP)
-				continue;
-			e = &cl->kt.e[q->ref];
-			if (pass == 0) {
-				e->inflight--;
-				if (kop_changes_value(q->op))
-					e->inflight_val--;
-				e->acc = kop_merge(e->acc, q->op);
-			} else if (e->acc != KOP_NONE) {
-				e->op = kop_merge(e->acc, e->op);
-				e->acc = KOP_NONE;
-				ktab_queue(&cl->kt, q->ref);
-			}
-		}
+		for (uint32_t k = 0; k < cl->exec_n; k++)
+			lost_op(cl, &cl->exec[k], pass);
+		for (uint32_t k = 0; k < cl->rq_len; k++)
+			lost_op(cl, &cl->rq[(cl->rq_head + k) & (cl->rq_cap - 1)], pass);
 	}
+	cl->exec_n = 0;
+	cl->exec_abort = false;
+	obuf_reset(&cl->reread);	/* best effort: a reader's next check corrects it */
 	cl->rq_len = 0;
 	cl->rq_head = 0;
 	for (uint32_t i = 0; i < cl->fe_cap; i++)
@@ -1213,4 +1453,11 @@ repl_free(struct lp_cluster *cl)
 	free(cl->fe);
 	cl->fe = NULL;
 	cl->fe_cap = 0;
+	free(cl->exec);
+	cl->exec = NULL;
+	cl->exec_cap = 0;
+	free(cl->seen);
+	cl->seen = NULL;
+	cl->seen_cap = cl->seen_len = 0;
+	obuf_free(&cl->reread);
 }

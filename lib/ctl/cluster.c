@@ -233,6 +233,11 @@ apply(void *arg, const struct lp_cluster_update *u)
 			c->stats->svc[s->id].aff[LP_AFF_EXPIRED]++;
 		return LP_CLUSTER_APPLIED;
 	}
+	/* Another instance's create: the first one Redis executed won (SET
+	 * NX), so a bound, confirmed binding here stands. */
+	if (u->op == LP_CLUSTER_ADD && pos >= 0 && lp_aff_bound(lp_aff_target(&t->e[pos])) &&
+	    !lp_aff_provisional(&t->e[pos]))
+		return LP_CLUSTER_UNCHANGED;
 	id = backend_find(s, &u->be);
 	if (id == LP_SVC_ID_NONE)
 		return LP_CLUSTER_REJECTED;
@@ -247,7 +252,7 @@ apply(void *arg, const struct lp_cluster_update *u)
 	/* A worker that bound it first (between the insert and the swap) saw
 	 * the client itself: its times stand. */
 	fresh = fresh && r == LP_CLUSTER_APPLIED;
-	if (r == LP_CLUSTER_APPLIED && u->op == LP_CLUSTER_SET)
+	if (r == LP_CLUSTER_APPLIED && (u->op == LP_CLUSTER_SET || u->op == LP_CLUSTER_ADD))
 		atomic_store_explicit(&e->origin, u->origin, memory_order_relaxed);
 	if (r != LP_CLUSTER_REJECTED) {
 		/* Only confirmed bindings are replicated: one from Redis is

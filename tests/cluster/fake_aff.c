@@ -105,9 +105,14 @@ fake_apply(void *arg, const struct lp_cluster_update *u)
 	struct fake_tab *t = arg;
 	struct fake_ent *e = fake_find(t, &u->key);
 
-	if (u->op < 4)
+	if (u->op < 5)
 		t->ops[u->op]++;
 	switch (u->op) {
+	case LP_CLUSTER_ADD:
+		/* another instance's create: a binding here stands */
+		if (e != NULL)
+			return LP_CLUSTER_UNCHANGED;
+		/* fall through */
 	case LP_CLUSTER_SET:
 	case LP_CLUSTER_ALIVE:
 		if (t->has_reject && be_eq(&u->be, &t->reject))

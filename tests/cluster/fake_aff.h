@@ -27,7 +27,7 @@ struct fake_ent {
 struct fake_tab {
 	struct fake_ent *e;
 	uint32_t cap, n;
-	uint64_t ops[4];	/* by enum lp_cluster_op */
+	uint64_t ops[5];	/* by enum lp_cluster_op */
 	struct lp_cluster_backend reject;	/* a backend this instance does not have */
 	bool has_reject;
 };

@@ -195,11 +195,19 @@ both_ready(void *arg)
 	return p->a->cl->state == LP_CLUSTER_READY && (p->b == NULL || p->b->cl->state == LP_CLUSTER_READY);
 }
 
-/* Nothing of A's or B's own changes is waiting or in flight. */
+/* Nothing of A's or B's own changes is waiting or in flight (a binding
+ * held only until the reader passes its stream entry does not count). */
 static bool
 settled(const struct inst *in)
 {
-	return in->cl->state == LP_CLUSTER_READY && in->cl->kt.used == 0 && in->cl->fetch_keys == 0;
+	const struct lp_cluster *cl = in->cl;
+
+	if (cl->state != LP_CLUSTER_READY || cl->kt.q_len > 0 || cl->exec_n > 0 || cl->fetch_keys > 0)
+		return false;
+	for (uint32_t k = 0; k < cl->rq_len; k++)
+		if (cl->rq[(cl->rq_head + k) & (cl->rq_cap - 1)].type == RQ_OP)
+			return false;
+	return true;
 }
 
 static bool
@@ -985,9 +993,10 @@ test_lost_keys_written_again(void)
  * older value read from Redis that crossed it: B moves a binding, A moves
  * it again before reading B's change; A's read of B's entry must not undo
  * A's move (Redis ends with A's, the last write). Two crossings: A's
- * change is taken from the ring before the stream reply naming the
- * binding is read (stage 0), or after A asked for the value but before
- * the value came back (stage 1). */
+ * change is taken from the ring before the stream reply carrying B's
+ * value is read (stage 0), or, for a re-read entry (a binding whose
+ * create lost), after A asked for the value but before the value came
+ * back (stage 1). */
 static void
 cross(struct inst *a, struct inst *b, redisContext *admin, uint32_t client, int stage)
 {
@@ -1005,9 +1014,18 @@ cross(struct inst *a, struct inst *b, redisContext *admin, uint32_t client, int 
 	/* Let A's idle stream read come back empty, so none is outstanding. */
 	while (a->cl->xread_outstanding || a->cl->rq_len > 0)
 		lp_cluster_poll(a->cl, now_ns());
-	/* B moves to Y and Redis has it. */
-	w_move(b, &k, &y);
-	CU_ASSERT_FATAL(pump(bb, 1, (pred_fn)settled, b, 2000));
+	if (stage == 0) {
+		/* B moves to Y and Redis has it. */
+		w_move(b, &k, &y);
+		CU_ASSERT_FATAL(pump(bb, 1, (pred_fn)settled, b, 2000));
+	} else {
+		/* Redis holds Y and a re-read entry names the binding. */
+		char text[CODEC_CLIENT_MAX + 1];
+
+		text[codec_client(text, &k)] = '\0';
+		freeReplyObject(redis_cmd(admin, "SET lp:{t}:b:web:%s 10.1.0.2:80", text));
+		freeReplyObject(redis_cmd(admin, "XADD lp:{t}:log * o other k web:%s", text));
+	}
 	/* A asks the stream now (the reply will name the binding). */
 	a->cl->next_xread_us = 0;
 	lp_cluster_poll(a->cl, now_ns());

@@ -100,6 +100,8 @@ apply(void *arg, const struct lp_cluster_update *u)
 		t->be[c] = 0;
 		return LP_CLUSTER_APPLIED;
 	}
+	if (u->op == LP_CLUSTER_ADD && t->be[c] != 0)
+		return LP_CLUSTER_UNCHANGED;	/* a binding here stands */
 	if (t->be[c] == u->be.addr[3])
 		return LP_CLUSTER_UNCHANGED;
 	t->be[c] = u->be.addr[3];
