@@ -182,6 +182,54 @@ test_concurrent_creates_seen_by_third(void)
 	redis_stop(&srv);
 }
 
+/* A and B move the same 512 bindings at once, in opposite orders, five
+ * times; C only reads. Redis interleaves the two pipelines, so the last
+ * move of a binding in Redis is A's for some and B's for others: readers
+ * replaying the stream end where Redis is only if no other command runs
+ * between a batch's moves and its stream entry. */
+static void
+test_concurrent_moves_seen_by_third(void)
+{
+	struct inst a, b, c;
+	struct inst *all[] = {&a, &b, &c};
+	struct pair p = {&a, &b}, pc = {&c, NULL};
+	struct same ab = {&a, &b, SVC_WEB, 0, 512, NULL}, ac = {&a, &c, SVC_WEB, 0, 512, NULL};
+	redisContext *admin;
+
+	CU_ASSERT_FATAL(start_redis(NULL, false));
+	CU_ASSERT_FATAL(inst_open(&a, "t", "a", NULL) == 0);
+	CU_ASSERT_FATAL(inst_open(&b, "t", "b", NULL) == 0);
+	CU_ASSERT_FATAL(inst_open(&c, "t", "c", NULL) == 0);
+	CU_ASSERT_FATAL(pump(all, 3, both_ready, &p, 5000));
+	CU_ASSERT_FATAL(pump(all, 3, both_ready, &pc, 5000));
+	admin = redis_admin(&srv);
+	for (uint32_t k = 0; k < 512; k++) {
+		struct lp_cluster_key key = mk_key(SVC_WEB, k);
+		struct lp_cluster_backend x = mk_be(1, 80);
+
+		w_bind(&a, &key, &x);
+	}
+	CU_ASSERT_FATAL(pump(all, 3, tables_agree, &ab, 5000));
+	for (uint8_t round = 0; round < 5; round++) {
+		for (uint32_t k = 0; k < 512; k++) {
+			struct lp_cluster_key ka = mk_key(SVC_WEB, k), kb = mk_key(SVC_WEB, 511 - k);
+			struct lp_cluster_backend x = mk_be((uint8_t)(10 + round), 80), y = mk_be((uint8_t)(20 + round), 80);
+
+			w_move(&a, &ka, &x);
+			w_move(&b, &kb, &y);
+		}
+		CU_ASSERT(pump(all, 3, tables_agree, &ab, 5000));
+		CU_ASSERT(pump(all, 3, tables_agree, &ac, 5000));
+	}
+	assert_redis_matches(admin, &c, SVC_WEB, "web", 0, 512);
+	assert_redis_matches(admin, &a, SVC_WEB, "web", 0, 512);
+	redisFree(admin);
+	inst_close(&a);
+	inst_close(&b);
+	inst_close(&c);
+	redis_stop(&srv);
+}
+
 /* B's move is acknowledged after A's, B reads the stream only afterwards:
  * A's entry is older than B's own change and must not undo it (Redis ends
  * with B's, and so do both tables). */
@@ -268,6 +316,7 @@ static const struct lp_test_case cases[] = {
 	{"replay_in_stream_order", test_replay_in_stream_order},
 	{"create_only_if_absent", test_create_only_if_absent},
 	{"concurrent_creates_seen_by_third", test_concurrent_creates_seen_by_third},
+	{"concurrent_moves_seen_by_third", test_concurrent_moves_seen_by_third},
 	{"older_entry_after_ack_skipped", test_older_entry_after_ack_skipped},
 	{"lost_create_read_again", test_lost_create_read_again},
 	{NULL, NULL},
