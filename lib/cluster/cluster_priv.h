@@ -169,7 +169,7 @@ int sock_connect_done(int fd);
 /** Send what the socket takes. @return 0 or -errno. */
 int obuf_send(int fd, struct obuf *b);
 
-/* ---- the member (cluster.c, repl.c) ---- */
+/* ---- the member (cluster.c, repl.c, write.c) ---- */
 
 struct redisReader;
 struct redisReply;
@@ -361,8 +361,24 @@ uint64_t cl_random(struct lp_cluster *cl);
 void cl_new_epoch(struct lp_cluster *cl, char *out);
 void cl_ask_epoch(struct lp_cluster *cl, uint8_t rq_epoch, uint8_t rq_xinfo);
 
-/* repl.c */
+static inline bool
+svc_ok(const struct lp_cluster *cl, uint16_t svc_id)
+{
+	return svc_id < LP_CLUSTER_MAX_SERVICES && cl->svc[svc_id].used;
+}
+
+/* write.c: what goes to Redis */
 void repl_drain(struct lp_cluster *cl);
+void write_flush(struct lp_cluster *cl);
+void write_refill(struct lp_cluster *cl);
+void write_reply(struct lp_cluster *cl, const struct rq *q, const struct redisReply *r);
+void write_seen_pass(struct lp_cluster *cl, bool all);
+void write_apply(struct lp_cluster *cl, uint8_t op, uint8_t origin, const struct lp_cluster_key *k,
+		 const struct lp_cluster_backend *be, int64_t ttl_ms);
+void write_lost(struct lp_cluster *cl);
+void write_free(struct lp_cluster *cl);
+
+/* repl.c: what comes back, and each poll */
 void repl_step(struct lp_cluster *cl);
 void repl_reply(struct lp_cluster *cl, const struct rq *q, struct redisReply *r, bool *keep);
 void repl_lost(struct lp_cluster *cl);
