@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The poll loop, housekeeping between bursts, requests from the control thread. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -17,10 +18,25 @@ struct expired_batch {
 	struct lp_flow f[32];
 };
 
-void
-lp_worker_housekeep(struct lp_worker *w, uint64_t now, uint32_t scan)
+/* Run a request of the control thread (lp_worker_call), if one waits. */
+static void
+serve_request(struct lp_worker *w)
 {
 	struct lp_worker_req *req;
+
+	if (atomic_load_explicit(&w->req, memory_order_relaxed) == NULL)
+		return;
+	/* Taking it with an exchange tells the caller we own it now. */
+	req = atomic_exchange_explicit(&w->req, NULL, memory_order_acq_rel);
+	if (req != NULL) {
+		req->fn(w, req->arg);
+		atomic_store_explicit(&req->done, true, memory_order_release);
+	}
+}
+
+static void
+age(struct lp_worker *w, uint64_t now, uint32_t scan)
+{
 	struct expired_batch x;
 	uint32_t n;
 
@@ -39,14 +55,49 @@ lp_worker_housekeep(struct lp_worker *w, uint64_t now, uint32_t scan)
 		}
 	}
 	w->stats->c[LP_WC_flow_expired] += n;
-	if (atomic_load_explicit(&w->req, memory_order_relaxed) != NULL) {
-		/* Taking it with an exchange tells the caller we own it now. */
-		req = atomic_exchange_explicit(&w->req, NULL, memory_order_acq_rel);
-		if (req != NULL) {
-			req->fn(w, req->arg);
-			atomic_store_explicit(&req->done, true, memory_order_release);
-		}
-	}
+}
+
+void
+lp_worker_housekeep(struct lp_worker *w, uint64_t now, uint32_t scan)
+{
+	age(w, now, scan);
+	serve_request(w);
+}
+
+/*
+ * Aging is paced by time, not by loop passes: the whole flow table once
+ * per LP_AGE_PERIOD_MS, in steps of about LP_AGE_STEP positions (at least
+ * one step per millisecond, so that deleted positions are reclaimed
+ * promptly in a small table). A worker that makes a million passes a
+ * second scans what the clock asks for, not 256 positions a pass.
+ */
+#define LP_AGE_PERIOD_MS 250
+#define LP_AGE_STEP 64
+#define LP_AGE_MAX 4096
+
+static void
+age_init(struct lp_worker *w, uint64_t now)
+{
+	uint64_t period = w->dp->hz * LP_AGE_PERIOD_MS / 1000;
+	uint64_t step = period * LP_AGE_STEP / (w->flows->n_pos > 0 ? w->flows->n_pos : 1);
+
+	if (step > w->dp->hz / 1000)
+		step = w->dp->hz / 1000;
+	w->age_step_tsc = step > 0 ? step : 1;
+	w->age_last = now;
+}
+
+static inline void
+age_paced(struct lp_worker *w, uint64_t now)
+{
+	uint64_t period, elapsed = now - w->age_last, due;
+
+	if (likely(elapsed < w->age_step_tsc))
+		return;
+	period = w->dp->hz * LP_AGE_PERIOD_MS / 1000;
+	due = RTE_MIN(elapsed, period) * w->flows->n_pos / period;
+	w->age_last = now;
+	age(w, now, due > LP_AGE_MAX ? LP_AGE_MAX : due > 0 ? (uint32_t)due : 1);
 }
 
 /* Packets the control thread asked this worker to send (ARP replies,
@@ -85,8 +136,12 @@ idle_sleep(struct lp_worker *w, uint64_t now, uint32_t bound_us)
 	struct lp_dp *dp = w->dp;
 	uint64_t t1;
 
-	if (now - w->idle_since < (uint64_t)bound_us * dp->hz / 1000000)
+	if (now - w->idle_since < (uint64_t)bound_us * dp->hz / 1000000) {
+		/* Not idle for long: give the CPU to whoever waits for it
+		 * (returns at once when nobody does), come back for the next pass. */
+		sched_yield();
 		return;
+	}
 	w->sleep_us = w->sleep_us == 0 ? 1 : RTE_MIN(w->sleep_us * 2, bound_us);
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->index);
 	t1 = rte_rdtsc();
@@ -96,6 +151,16 @@ idle_sleep(struct lp_worker *w, uint64_t now, uint32_t bound_us)
 	w->stats->c[LP_WC_idle_sleeps]++;
 	w->stats->c[LP_WC_sleep_cycles] += rte_rdtsc() - t1;
 }
+
+/*
+ * Transmit coalescing: packets wait in the per-port buffers while passes
+ * keep bringing more, and go out when a pass brings nothing (so an idle
+ * worker adds no latency: the packet leaves on the next, empty pass), after
+ * LP_TX_HOLD passes, or when a buffer is full (LP_TX_BUF, tx_enqueue). On
+ * net_af_packet every transmit is a sendto() that runs the kernel's
+ * transmit path: fewer, larger bursts cost less per packet.
+ */
+#define LP_TX_HOLD 16
 
 /* Once per worker thread: SIGIO (net_tap's "packets to read" signal) goes to
  * the control thread, never here; sleeps are not stretched by timer slack. */
@@ -116,11 +181,13 @@ lp_worker_main(void *arg)
 	struct lp_worker *w = arg;
 	struct lp_dp *dp = w->dp;
 	struct rte_mbuf *pkts[LP_BURST];
+	uint32_t held = 0;
 
 	worker_thread_setup();
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->index);
 	w->idle_since = rte_rdtsc();
 	w->sleep_us = 0;
+	age_init(w, w->idle_since);
 	atomic_store_explicit(&w->running, true, memory_order_release);
 	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
 		uint64_t t0 = rte_rdtsc();
@@ -136,16 +203,19 @@ lp_worker_main(void *arg)
 		}
 		if (w->from_ctl != NULL && !rte_ring_empty(w->from_ctl))
 			got += drain_injected(w);
-		lp_worker_flush(w);
+		/* Transmit when a pass brought nothing more, or after
+		 * LP_TX_HOLD passes (a full buffer went out at once). */
+		if (got == 0 || ++held >= LP_TX_HOLD) {
+			lp_worker_flush(w);
+			held = 0;
+		}
 		/* Nothing loaded during the burst is used past this point. */
 		rte_rcu_qsbr_quiescent(dp->qsbr, w->index);
 		w->passes++;
 		w->stats->c[LP_WC_loop_passes]++;
-		/* Aging: a little every 16 busy passes, more when idle. */
-		if (got == 0)
-			lp_worker_housekeep(w, t0, 256);
-		else if ((w->passes & 15) == 0)
-			lp_worker_housekeep(w, t0, 64);
+		age_paced(w, t0);
+		if (got == 0 || (w->passes & 15) == 0)
+			serve_request(w);
 		if (got > 0) {
 			w->stats->c[LP_WC_busy_cycles] += rte_rdtsc() - t0;
 			w->idle_since = t0;

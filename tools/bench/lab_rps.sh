@@ -105,6 +105,11 @@ backends_start() {
 
 # ---- one measured run ----
 
+# Packets the load balancer's namespace sent on wan and lan (its veth ends).
+lb_tx_packets() { lab_in "$NS_LB" awk '{ sub(":", " ") } $1 == "wan" || $1 == "lan" { n += $11 } END { print n + 0 }' /proc/net/dev; }
+HAVE_SC_TRACE=
+command -v perf >/dev/null && [ -n "$(perf list 'syscalls:sys_enter_sendto' 2>/dev/null | grep sys_enter_sendto)" ] && HAVE_SC_TRACE=1
+
 # run NAME: wrk against the VIP; prints NAME_rps and where the CPUs went.
 run_wrk() {
 	local name=$1 c0 c1 busy soft idle total out rps
@@ -123,11 +128,27 @@ run_wrk() {
 		# shellcheck disable=SC2086
 		before[$who]=$(group_ticks ${groups[$who]})
 	done
+	local tx0 tx1 sc=
+	tx0=$(lb_tx_packets)
+	if [ -n "${LAB_PID[limpet]:-}" ] && [ -n "$HAVE_SC_TRACE" ]; then
+		# limpet's sendto() calls (af_packet transmit kicks) in the window
+		sc=$LAB_DIR/sc-$name.txt
+		perf stat -x, -o "$sc" -e syscalls:sys_enter_sendto -p "${LAB_PID[limpet]}" -- sleep $((DURATION - 2)) &
+		local sc_pid=$!
+	fi
 	read -r c0 s0 i0 < <(cpu_totals)
 	local t0=$(lab_ms)
 	sleep $((DURATION - 2))
 	read -r c1 s1 i1 < <(cpu_totals)
 	local t1=$(lab_ms)
+	tx1=$(lb_tx_packets)
+	awk -v n="$name" -v d=$((tx1 - tx0)) -v ms=$((t1 - t0)) \
+		'BEGIN { printf "%s_lb_tx %.0f packets/s (sent by the load balancer on wan and lan)\n", n, d / (ms / 1000) }'
+	if [ -n "$sc" ]; then
+		wait "$sc_pid" || true
+		awk -F, -v n="$name" -v d=$((tx1 - tx0)) -v ms=$((t1 - t0)) '/sys_enter_sendto/ && $1 > 0 {
+			printf "%s_sendto %.0f calls/s, %.2f packets per call\n", n, $1 / (ms / 1000), d / $1 }' "$sc"
+	fi
 	for who in "${!groups[@]}"; do
 		# shellcheck disable=SC2086
 		local now_ticks=$(group_ticks ${groups[$who]})
@@ -199,9 +220,20 @@ EOF
 # limpet_phase NAME [PERF]: limpet (LAB_LIMPET) idle, then under wrk; PERF:
 # a third run under perf.
 limpet_phase() {
-	local name=$1 perf=${2:-} comm t0 t1
-	local -A idle0=() idle1=()
+	local name=$1 perf=${2:-}
 	limpet_up
+	if [ "${round:-1}" = 1 ]; then
+		limpet_idle "$name"
+	fi
+	run_wrk "$name"
+	[ -n "$perf" ] && profile
+	lab_limpet_stop
+}
+
+# limpet_idle NAME: the CPU of each limpet thread with no traffic.
+limpet_idle() {
+	local name=$1 comm ticks t0 t1
+	local -A idle0=() idle1=()
 	sleep 2
 	while read -r comm ticks; do idle0[$comm]=$((${idle0[$comm]:-0} + ticks)); done < <(thread_ticks "${LAB_PID[limpet]}")
 	t0=$(lab_ms)
@@ -212,9 +244,6 @@ limpet_phase() {
 		awk -v n="$name" -v c="$comm" -v d=$((idle1[$comm] - ${idle0[$comm]:-0})) -v hz="$HZ" -v ms=$((t1 - t0)) \
 			'BEGIN { printf "%s_idle_cpu_%s %.1f %% of one CPU\n", n, c, 100 * d / hz / (ms / 1000) }'
 	done | sort
-	run_wrk "$name"
-	[ -n "$perf" ] && profile
-	lab_limpet_stop
 }
 
 profile() {
@@ -238,19 +267,46 @@ profile() {
 	awk '/^ +[0-9.]+%/ { print "#   " $0 }' "$LAB_DIR/perf-sym.txt" | sed -n 1,25p
 }
 
-limpet_phase limpet "${LAB_RPS_PERF-perf}"
-# LAB_RPS_ALT=BINARY: a second limpet in the same run (before/after a change).
-if [ -n "${LAB_RPS_ALT:-}" ]; then
-	LAB_LIMPET_MAIN=$LAB_LIMPET
-	LAB_LIMPET=$LAB_RPS_ALT
-	limpet_phase alt
+# LAB_RPS_ALT="BINARY...": more limpets in the same run (before/after a
+# change): alt, alt2, alt3... LAB_RPS_ROUNDS=N: N rounds of limpet, the
+# alternatives and nftables in turn (the machine's load moves; each round's
+# ratio is side by side), then every round's ratio and their median.
+ROUNDS=${LAB_RPS_ROUNDS:-1}
+LAB_LIMPET_MAIN=$LAB_LIMPET
+ALTS=()
+NAMES=(limpet)
+for bin in ${LAB_RPS_ALT:-}; do
+	name=alt$((${#ALTS[@]} + 1))
+	[ "$name" = alt1 ] && name=alt
+	ALTS+=("$name")
+	NAMES+=("$name")
+	declare "BIN_$name=$bin"
+done
+BIN_limpet=$LAB_LIMPET_MAIN
+declare -A RATIOS=()
+for ((round = 1; round <= ROUNDS; round++)); do
+	[ "$ROUNDS" -gt 1 ] && echo "# round $round of $ROUNDS, load average $(cut -d' ' -f1 /proc/loadavg)"
+	for name in "${NAMES[@]}"; do
+		eval "LAB_LIMPET=\$BIN_$name"
+		perf=
+		[ "$round" = 1 ] && [ "$name" = limpet ] && perf=${LAB_RPS_PERF-perf}
+		limpet_phase "$name" "$perf"
+	done
 	LAB_LIMPET=$LAB_LIMPET_MAIN
+	nft_up
+	run_wrk nft
+	nft_down
+	for name in "${NAMES[@]}"; do
+		eval "rps=\$RPS_$name"
+		r=$(awk -v l="$rps" -v n="$RPS_nft" 'BEGIN { if (n > 0) printf "%.2f", l / n; else print 0 }')
+		RATIOS[$name]="${RATIOS[$name]:-} $r"
+		if [ "$name" = limpet ]; then echo "ratio $r limpet/nft"; else echo "ratio_$name $r $name/nft"; fi
+	done
+done
+if [ "$ROUNDS" -gt 1 ]; then
+	for name in "${NAMES[@]}"; do
+		# shellcheck disable=SC2086
+		printf '%s\n' ${RATIOS[$name]} | sort -n | awk -v n="$name" '{ r[NR] = $1; all = all " " $1 }
+			END { printf "ratio_median_%s %.2f %s/nft (rounds:%s)\n", n, (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2), n, all }'
+	done
 fi
-
-nft_up
-run_wrk nft
-nft_down
-
-awk -v l="$RPS_limpet" -v n="$RPS_nft" 'BEGIN { if (n > 0) printf "ratio %.2f limpet/nft\n", l / n }'
-[ -z "${LAB_RPS_ALT:-}" ] ||
-	awk -v l="$RPS_alt" -v n="$RPS_nft" 'BEGIN { if (n > 0) printf "ratio_alt %.2f alt/nft\n", l / n }'
