@@ -11,10 +11,17 @@
 # Prints, as `name value unit` lines:
 #   limpet_idle_cpu_<thread>   CPU share of each limpet thread with no traffic
 #   limpet_rps, nft_rps        wrk's requests/s through each
+#   limpet_lb_tx, nft_lb_tx    packets/s the load balancer sent (wan + lan)
+#   limpet_sendto              limpet's sendto() calls/s (one per af_packet
+#                              transmit burst) and packets per call (perf
+#                              tracepoints; left out where perf has none)
 #   ratio                      limpet_rps / nft_rps
 #   alt_*, ratio_alt           the same for LAB_RPS_ALT=BINARY, a second limpet
-#                              measured in the same run (e.g. before/after)
+#                              measured in the same run (e.g. before/after);
+#                              LAB_RPS_ALT="A B ..." gives alt, alt2, ...
 #   <run>_cpu_<who>            where the CPUs went during each run (/proc)
+#   ratio_median_<name>        with LAB_RPS_ROUNDS=N (N rounds of every limpet
+#                              and nftables in turn): each round's ratio, median
 # and, where perf works (cpu-clock sampling), the commands and limpet's
 # functions that took the samples during an extra limpet run (LAB_RPS_PERF= turns it off).
 #
