@@ -66,36 +66,42 @@ lp_worker_housekeep(struct lp_worker *w, uint64_t now, uint32_t scan)
 
 /*
  * Aging is paced by time, not by loop passes: the whole flow table once
- * per LP_AGE_PERIOD_MS, in steps of about LP_AGE_STEP positions (at least
- * one step per millisecond, so that deleted positions are reclaimed
- * promptly in a small table). A worker that makes a million passes a
- * second scans what the clock asks for, not 256 positions a pass.
+ * per LP_AGE_PERIOD_MS, or at LP_AGE_RATE positions a second where the
+ * table is larger than that (a 10M-flow table: every 5 s), in steps of
+ * about LP_AGE_STEP positions, at least one step a millisecond (deleted
+ * positions are reclaimed promptly in a small table). A worker making a
+ * million passes a second scans what the clock asks for, not 256
+ * positions an empty pass.
  */
 #define LP_AGE_PERIOD_MS 250
+#define LP_AGE_RATE 2000000u
 #define LP_AGE_STEP 64
 #define LP_AGE_MAX 4096
 
 static void
 age_init(struct lp_worker *w, uint64_t now)
 {
-	uint64_t period = w->dp->hz * LP_AGE_PERIOD_MS / 1000;
-	uint64_t step = period * LP_AGE_STEP / (w->flows->n_pos > 0 ? w->flows->n_pos : 1);
+	uint64_t hz = w->dp->hz, n = w->flows->n_pos > 0 ? w->flows->n_pos : 1;
+	uint64_t per_pos = hz * LP_AGE_PERIOD_MS / 1000 / n, step;
 
-	if (step > w->dp->hz / 1000)
-		step = w->dp->hz / 1000;
-	w->age_step_tsc = step > 0 ? step : 1;
+	if (per_pos < hz / LP_AGE_RATE)
+		per_pos = hz / LP_AGE_RATE;
+	if (per_pos == 0)
+		per_pos = 1;
+	step = per_pos * LP_AGE_STEP;
+	w->age_pos_tsc = per_pos;
+	w->age_step_tsc = step < hz / 1000 ? step : hz / 1000;
 	w->age_last = now;
 }
 
 static inline void
 age_paced(struct lp_worker *w, uint64_t now)
 {
-	uint64_t period, elapsed = now - w->age_last, due;
+	uint64_t elapsed = now - w->age_last, due;
 
 	if (likely(elapsed < w->age_step_tsc))
 		return;
-	period = w->dp->hz * LP_AGE_PERIOD_MS / 1000;
-	due = RTE_MIN(elapsed, period) * w->flows->n_pos / period;
+	due = elapsed / w->age_pos_tsc;
 	w->age_last = now;
 	age(w, now, due > LP_AGE_MAX ? LP_AGE_MAX : due > 0 ? (uint32_t)due : 1);
 }

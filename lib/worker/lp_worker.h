@@ -131,7 +131,8 @@ struct lp_worker {
 	uint64_t idle_since;		/**< TSC of the last pass that had work (adaptive polling) */
 	uint32_t sleep_us;		/**< current sleep step, 0 while busy */
 	uint64_t age_last;		/**< TSC of the last aging step */
-	uint64_t age_step_tsc;		/**< TSC between aging steps (the flow table once per LP_AGE_PERIOD_MS) */
+	uint64_t age_step_tsc;		/**< TSC between aging steps */
+	uint64_t age_pos_tsc;		/**< TSC per flow position aged (lib/worker/loop.c) */
 	uint32_t wrr_cursor[LP_MAX_SERVICES];
 	struct lp_tx_buf tx[LP_MAX_PORTS];
 };
