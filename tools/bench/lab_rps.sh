@@ -115,6 +115,7 @@ backends_start() {
 # Packets the load balancer's namespace sent on wan and lan (its veth ends).
 lb_tx_packets() { lab_in "$NS_LB" awk '{ sub(":", " ") } $1 == "wan" || $1 == "lan" { n += $11 } END { print n + 0 }' /proc/net/dev; }
 HAVE_SC_TRACE=
+# shellcheck disable=SC2143 # grep -q would end perf list early: SIGPIPE fails the pipe (pipefail)
 command -v perf >/dev/null && [ -n "$(perf list 'syscalls:sys_enter_sendto' 2>/dev/null | grep sys_enter_sendto)" ] && HAVE_SC_TRACE=1
 
 # run NAME: wrk against the VIP; prints NAME_rps and where the CPUs went.
@@ -289,7 +290,7 @@ for bin in ${LAB_RPS_ALT:-}; do
 	NAMES+=("$name")
 	declare "BIN_$name=$bin"
 done
-BIN_limpet=$LAB_LIMPET_MAIN
+declare "BIN_limpet=$LAB_LIMPET_MAIN"
 declare -A RATIOS=()
 for ((round = 1; round <= ROUNDS; round++)); do
 	[ "$ROUNDS" -gt 1 ] && echo "# round $round of $ROUNDS, load average $(cut -d' ' -f1 /proc/loadavg)"
