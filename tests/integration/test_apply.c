@@ -296,14 +296,23 @@ establish(void)
 }
 
 /* Enough control-loop passes for two full affinity scans, so the counts
- * `show backends` prints are settled before we look. */
+ * `show backends` prints are settled before we look; and every worker's
+ * deleted flows handed back to its table (the workers' aging, paced by
+ * time, does that within a step of ~0.25 ms), so the flow counts are too. */
 static void
 settle(void)
 {
-	uint32_t passes = 3 * lp_ctl_dp(ctl)->aff->n_pos / 64 + 3;
+	struct lp_dp *dp = lp_ctl_dp(ctl);
+	uint32_t passes = 3 * dp->aff->n_pos / 64 + 3;
+	uint64_t end;
 
 	for (uint32_t i = 0; i < passes; i++)
 		lp_ctl_poll(ctl, rte_rdtsc());
+	end = rte_get_tsc_cycles() + rte_get_tsc_hz();
+	for (uint32_t w = 0; w < dp->n_workers; w++)
+		while (__atomic_load_n(&dp->worker[w]->flows->n_dead, __ATOMIC_RELAXED) != 0 &&
+		       rte_get_tsc_cycles() < end)
+			lp_ctl_poll(ctl, rte_rdtsc());
 }
 
 /* ---- the loop ---- */
