@@ -26,6 +26,9 @@ struct redis_srv {
 
 /** redis-server in PATH? (0, or -1 with a message). */
 int redis_available(void);
+/** Exit code of a test that cannot run without redis-server: 77 (skipped),
+ * or a failure under CI=true, where a skip is one (tools/deps.sh installs it). */
+int redis_missing_exit(void);
 /** Start in a new temporary directory. @return 0 or -1 (message printed). */
 int redis_start(struct redis_srv *r, const char *password, bool tcp);
 /** Start again in the same directory, same socket/port, empty. */
