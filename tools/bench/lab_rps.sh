@@ -20,6 +20,8 @@
 #                              measured in the same run (e.g. before/after);
 #                              LAB_RPS_ALT="A B ..." gives alt, alt2, ...
 #   <run>_cpu_<who>            where the CPUs went during each run (/proc)
+#   <run>_ctxt, limpet_ctxt_worker  context switches/s, all CPUs and limpet's
+#                              worker thread (/proc)
 #   ratio_median_<name>        with LAB_RPS_ROUNDS=N (N rounds of every limpet
 #                              and nftables in turn): each round's ratio, median
 # and, where perf works (cpu-clock sampling), the commands and limpet's
@@ -145,10 +147,24 @@ run_wrk() {
 		local sc_pid=$!
 	fi
 	read -r c0 s0 i0 < <(cpu_totals)
+	local x0 x1 wt0 wt1 wtid=
+	x0=$(awk '$1 == "ctxt" { print $2 }' /proc/stat)
+	if [ -n "${LAB_PID[limpet]:-}" ]; then
+		for t in /proc/"${LAB_PID[limpet]}"/task/*; do
+			[ "$(cat "$t/comm")" = rte-worker-1 ] && wtid=$t
+		done
+	fi
+	[ -z "$wtid" ] || wt0=$(awk '/ctxt_switches/ { s += $2 } END { print s }' "$wtid/status")
 	local t0=$(lab_ms)
 	sleep $((DURATION - 2))
 	read -r c1 s1 i1 < <(cpu_totals)
+	x1=$(awk '$1 == "ctxt" { print $2 }' /proc/stat)
+	[ -z "$wtid" ] || wt1=$(awk '/ctxt_switches/ { s += $2 } END { print s }' "$wtid/status")
 	local t1=$(lab_ms)
+	awk -v n="$name" -v d=$((x1 - x0)) -v ms=$((t1 - t0)) \
+		'BEGIN { printf "%s_ctxt %.0f context switches/s (all CPUs)\n", n, d / (ms / 1000) }'
+	[ -z "$wtid" ] || awk -v n="$name" -v d=$((wt1 - wt0)) -v ms=$((t1 - t0)) \
+		'BEGIN { printf "%s_ctxt_worker %.0f context switches/s (the worker thread)\n", n, d / (ms / 1000) }'
 	tx1=$(lb_tx_packets)
 	awk -v n="$name" -v d=$((tx1 - tx0)) -v ms=$((t1 - t0)) \
 		'BEGIN { printf "%s_lb_tx %.0f packets/s (sent by the load balancer on wan and lan)\n", n, d / (ms / 1000) }'
@@ -181,6 +197,7 @@ limpet_up() {
 	lab_config nat affinity=1 health=tcp interval=1 >"$LAB_DIR/limpet.yaml"
 	lab_limpet_start "$LAB_DIR/limpet.yaml"
 	lab_wait 10 "the service to answer" lab_get "${CLIENT4[0]}"
+	lab_in "$NS_LB" nstat -n >/dev/null 2>&1 || true
 }
 
 # kube-proxy's nftables mode, reduced to one service: DNAT to a random
@@ -235,6 +252,10 @@ limpet_phase() {
 	fi
 	run_wrk "$name"
 	[ -n "$perf" ] && profile
+	# The veths' own IP stack in limpet's namespace sees every packet too
+	# (af_packet only taps them); on a NIC that DPDK owns, it would not.
+	lab_in "$NS_LB" nstat 2>/dev/null | awk '$1 == "IpInReceives" || $1 == "IpInAddrErrors" {
+		print "# kernel of limpet'"'"'s namespace, during this limpet phase: " $1 " " $2 }' || true
 	lab_limpet_stop
 }
 
@@ -273,6 +294,8 @@ profile() {
 	awk '/^ +[0-9.]+%/ { print "#   " $0 }' "$LAB_DIR/perf-dso.txt" | sed -n 1,8p
 	echo "# perf: limpet's threads, by function"
 	awk '/^ +[0-9.]+%/ { print "#   " $0 }' "$LAB_DIR/perf-sym.txt" | sed -n 1,25p
+	echo "# perf: limpet's threads, user space by function"
+	awk '/^ +[0-9.]+%/ && !/\[k\]/ { print "#   " $0 }' "$LAB_DIR/perf-sym.txt" | sed -n 1,15p
 }
 
 # LAB_RPS_ALT="BINARY...": more limpets in the same run (before/after a
