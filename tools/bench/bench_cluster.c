@@ -4,13 +4,19 @@
  * members in one process (A writes, B reads), as the control threads of
  * two limpet instances would. Prints "name value unit" lines.
  *
- *   bench_cluster --redis /path/redis.sock [--changes N] [--rate R] [--mode create|move]
+ *   bench_cluster --redis /path/redis.sock [--changes N] [--rate R] [--mode create|move|mix] [--trace]
  *                 [--warm N [--load-only]] [--emit N [--burst B]]
  *
  * - throughput: A's worker emits N binding changes as fast as the ring
  *   takes them (--rate 0) or at R per second; reported: changes per second
  *   from the first event to the last one applied on B, and the lag of each
  *   change from its emission on A to its application on B (p50/p99/max).
+ *   create: N new clients into an empty Redis (its keyspace grows from
+ *   nothing: Redis doubles its hash tables at 2^17, 2^18, 2^19... keys).
+ *   move: N clients exist first (backend 1), then each moves once.
+ *   mix: the steady state of a long-running cluster. N clients exist
+ *   first; then every third change moves an existing client, clears one,
+ *   or binds a new one, so Redis keeps N live bindings throughout.
  * - --warm N: A writes N bindings, then a new member C loads them; the
  *   time from C's creation to "loaded".
  * - --emit N: only lp_cluster_emit() N times (for callgrind, see
@@ -97,7 +103,14 @@ apply(void *arg, const struct lp_cluster_update *u)
 	if (c >= t->n)
 		return LP_CLUSTER_REJECTED;
 	if (u->op == LP_CLUSTER_DEL || u->op == LP_CLUSTER_GONE) {
+		if (t->be[c] == 0)
+			return LP_CLUSTER_UNCHANGED;
 		t->be[c] = 0;
+		t->applied++;
+		if (t->src != NULL && t->lag_us != NULL && t->src->be[c] == 0 && t->src->t_emit[c] != 0) {
+			t->lag_us[t->n_lag++] = (uint32_t)((now_ns() - t->src->t_emit[c]) / 1000);
+			((struct table *)t->src)->t_emit[c] = 0;
+		}
 		return LP_CLUSTER_APPLIED;
 	}
 	if (u->op == LP_CLUSTER_ADD && t->be[c] != 0)
@@ -229,16 +242,50 @@ cpu_us(void)
 	       (uint64_t)ru.ru_stime.tv_usec;
 }
 
+enum mode { MODE_CREATE, MODE_MOVE, MODE_MIX };
+
+/* Change @p i of a run: the client, its new backend (0: cleared), the kind. */
+static uint32_t
+change_of(enum mode mode, uint32_t n, uint32_t i, uint8_t *be, enum lp_cluster_ev_kind *kind)
+{
+	switch (mode) {
+	case MODE_MOVE:
+		*be = 2;
+		*kind = LP_CLUSTER_EV_MOVE;
+		return i;
+	case MODE_MIX:
+		switch (i % 3) {
+		case 0:
+			*be = 2;
+			*kind = LP_CLUSTER_EV_MOVE;
+			return i;
+		case 1:
+			*be = 0;
+			*kind = LP_CLUSTER_EV_CLEAR;
+			return i;
+		default:
+			*be = 1;
+			*kind = LP_CLUSTER_EV_CREATE;
+			return n + i;
+		}
+	default:
+		*be = 1;
+		*kind = LP_CLUSTER_EV_CREATE;
+		return i;
+	}
+}
+
 static void
-run_changes(const char *redis, uint32_t n, double rate, bool move, const char *tag)
+run_changes(const char *redis, uint32_t n, double rate, enum mode mode, const char *tag, bool trace)
 {
 	struct table ta, tb;
 	struct lp_cluster *a, *b, *both[2];
 	uint64_t t0, t_end, emitted = 0, last_emit = 0, deadline, cpu0, cpu1;
 	struct lp_cluster_status sa, sb;
-	uint8_t gen = move ? 2 : 1;
+	bool prefill = mode != MODE_CREATE;
+	uint32_t size = mode == MODE_MIX ? 2 * n : n;
 
-	if (table_init(&ta, n, false) != 0 || table_init(&tb, n, true) != 0) {
+	if (table_init(&ta, size, false) != 0 || table_init(&tb, size, true) != 0) {
 		fprintf(stderr, "bench_cluster: out of memory\n");
 		exit(1);
 	}
@@ -248,7 +295,7 @@ run_changes(const char *redis, uint32_t n, double rate, bool move, const char *t
 	both[0] = a;
 	both[1] = b;
 	wait_ready(both, 2);
-	if (move) {
+	if (prefill) {
 		/* the clients exist first (bound to backend 1) */
 		for (uint32_t c = 0; c < n; c++) {
 			struct lp_cluster_event ev = {.key = key_of(c), .be = be_of(1), .kind = LP_CLUSTER_EV_CREATE};
@@ -276,11 +323,12 @@ run_changes(const char *redis, uint32_t n, double rate, bool move, const char *t
 			due = n;
 		/* emit what is due, in bursts as a worker would */
 		while (emitted < due) {
-			uint32_t c = (uint32_t)emitted;
-			struct lp_cluster_event ev = {.key = key_of(c), .be = be_of(gen),
-						      .kind = move ? LP_CLUSTER_EV_MOVE : LP_CLUSTER_EV_CREATE};
+			uint8_t be;
+			enum lp_cluster_ev_kind kind;
+			uint32_t c = change_of(mode, n, (uint32_t)emitted, &be, &kind);
+			struct lp_cluster_event ev = {.key = key_of(c), .be = be_of(be), .kind = kind};
 
-			ta.be[c] = gen;
+			ta.be[c] = be;
 			ta.t_emit[c] = now_ns();
 			if (!lp_cluster_emit(a, 0, &ev)) {
 				ta.t_emit[c] = 0;
@@ -318,6 +366,15 @@ run_changes(const char *redis, uint32_t n, double rate, bool move, const char *t
 	/* CPU, whatever else the machine runs: the writer and the reader together. */
 	if (tb.applied > 0)
 		printf("cluster_%s_members_cpu %.2f us/change\n", tag, (double)(cpu1 - cpu0) / (double)tb.applied);
+	/* --trace: the worst lag of each 20,000 changes, in the order B applied them. */
+	for (uint64_t i = 0; trace && i < tb.n_lag; i += 20000) {
+		uint32_t mx = 0;
+
+		for (uint64_t j = i; j < i + 20000 && j < tb.n_lag; j++)
+			mx = tb.lag_us[j] > mx ? tb.lag_us[j] : mx;
+		printf("# %s: trace: changes %" PRIu64 "..%" PRIu64 " worst lag %.1f ms\n", tag, i,
+		       i + 20000 < tb.n_lag ? i + 19999 : tb.n_lag - 1, mx / 1000.0);
+	}
 	/* Unpaced, every change is queued at once: its "lag" is queueing. */
 	if (tb.n_lag > 0 && rate > 0) {
 		qsort(tb.lag_us, tb.n_lag, sizeof(tb.lag_us[0]), cmp_u32);
@@ -436,12 +493,12 @@ main(int argc, char **argv)
 		{"rate", required_argument, NULL, 'R'},	 {"mode", required_argument, NULL, 'm'},
 		{"warm", required_argument, NULL, 'w'},	 {"emit", required_argument, NULL, 'e'},
 		{"load-only", no_argument, NULL, 'L'},	 {"burst", required_argument, NULL, 'b'},
-		{NULL, 0, NULL, 0},
+		{"trace", no_argument, NULL, 't'},	 {NULL, 0, NULL, 0},
 	};
 	const char *redis = NULL, *mode = "create";
 	uint32_t n = 1000000, warm = 0, emit = 0, burst = 1;
 	double rate = 0;
-	bool write = true;
+	bool write = true, trace = false;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -467,12 +524,15 @@ main(int argc, char **argv)
 		case 'b':
 			burst = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
+		case 't':
+			trace = true;
+			break;
 		case 'L':
 			write = false;	/* --warm N: the bindings are in Redis already */
 			break;
 		default:
 			fprintf(stderr, "usage: bench_cluster --redis PATH|HOST:PORT [--changes N] [--rate R] "
-					"[--mode create|move] [--warm N] [--emit N]\n");
+					"[--mode create|move|mix] [--trace] [--warm N] [--emit N]\n");
 			return 2;
 		}
 	}
@@ -492,7 +552,16 @@ main(int argc, char **argv)
 		run_warm(redis, warm, write);
 		return 0;
 	}
-	run_changes(redis, n, rate, strcmp(mode, "move") == 0,
-		    strcmp(mode, "move") == 0 ? (rate > 0 ? "move_paced" : "move") : (rate > 0 ? "create_paced" : "create"));
+	{
+		enum mode m = strcmp(mode, "move") == 0 ? MODE_MOVE : strcmp(mode, "mix") == 0 ? MODE_MIX : MODE_CREATE;
+		char tag[32];
+
+		if (m == MODE_CREATE && strcmp(mode, "create") != 0) {
+			fprintf(stderr, "bench_cluster: --mode create, move or mix\n");
+			return 2;
+		}
+		snprintf(tag, sizeof(tag), "%s%s", mode, rate > 0 ? "_paced" : "");
+		run_changes(redis, n, rate, m, tag, trace);
+	}
 	return 0;
 }

@@ -11,13 +11,20 @@
 # not preempt them for tens of milliseconds (run it under the heavy lock).
 #
 #   tools/bench/cluster.sh                     # everything (about a minute)
-#   tools/bench/cluster.sh create lag move warm emit
+#   tools/bench/cluster.sh create lag steady move warm emit
 #   CHANGES=1000000 RATE="100000 200000" WARM=1000000 tools/bench/cluster.sh
+#   TRACE=1 tools/bench/cluster.sh lag         # the worst lag per 20,000 changes
+#   REDIS_ARGS="--hz 100" tools/bench/cluster.sh lag   # more redis-server options
 #
 # Parts:
 #   create  replication throughput, unpaced: new bindings on A, applied on B
 #   lag     the same paced at RATE changes/s (one run per rate listed):
-#           lag from the event on A to the binding in B's table
+#           lag from the event on A to the binding in B's table. A cold
+#           fill: Redis starts empty and doubles its keyspace's hash tables
+#           as the bindings arrive (at 2^17, 2^18, 2^19 keys).
+#   steady  the steady state at RATE changes/s: CHANGES bindings exist
+#           first, then every third change moves one, clears one or binds
+#           a new client, so Redis keeps CHANGES live bindings throughout
 #   move    throughput of moves of existing bindings (last writer wins)
 #   warm    a new member loads WARM live bindings (SCAN + MGET + PTTL)
 #   emit    instructions per lp_cluster_emit() (callgrind; the workers' cost)
@@ -27,7 +34,8 @@ BUILD=${BUILD:-build}
 CHANGES=${CHANGES:-1000000}
 RATE=${RATE:-200000}
 WARM=${WARM:-1000000}
-parts=${*:-create lag move warm emit}
+TRACE=${TRACE:+--trace}
+parts=${*:-create lag steady move warm emit}
 bench="$BUILD/tools/bench/bench_cluster"
 here=$(dirname "$0")
 . "$here/env.sh"
@@ -47,7 +55,7 @@ NICE=
 dir=$(mktemp -d /tmp/lp-bench-redis-XXXXXX)
 sock="$dir/redis.sock"
 $NICE redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' --appendonly no \
-	--dir "$dir" --logfile "$dir/redis.log" --daemonize no &
+	--dir "$dir" --logfile "$dir/redis.log" --daemonize no ${REDIS_ARGS:-} &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
 i=0
@@ -83,8 +91,9 @@ run() {
 for p in $parts; do
 	case $p in
 	create) run --changes "$CHANGES" ;;
-	lag) for r in $RATE; do run --changes "$CHANGES" --rate "$r"; done ;;
+	lag) for r in $RATE; do run --changes "$CHANGES" --rate "$r" $TRACE; done ;;
 	move) run --changes "$CHANGES" --mode move ;;
+	steady) for r in $RATE; do run --changes "$CHANGES" --rate "$r" --mode mix $TRACE; done ;;
 	warm)
 		run --changes 1 --warm "$WARM"
 		echo "# redis: $(redis-cli -s "$sock" info memory | grep '^used_memory_human' | tr -d '\r') for $WARM bindings"
@@ -105,7 +114,7 @@ for p in $parts; do
 		done
 		;;
 	*)
-		echo "cluster.sh: unknown part '$p' (create lag move warm emit)" >&2
+		echo "cluster.sh: unknown part '$p' (create lag steady move warm emit)" >&2
 		exit 2
 		;;
 	esac
