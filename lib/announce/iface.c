@@ -102,6 +102,37 @@ set_link(struct conn *c, int ifindex, const struct lp_announce_iface *s)
 		if (ret != 0)
 			return ret;
 	}
+	if (s->ll_manual) {
+		struct nlattr *spec, *in6;
+
+		/* Down first: a link that is up already (net_tap brings its
+		 * interface up) has made its own link-local address, and going
+		 * down removes it (IPv6 addresses do not outlive a link down
+		 * unless keep_addr_on_down is set). */
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_NEWLINK;
+		ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+		ifi->ifi_family = AF_UNSPEC;
+		ifi->ifi_index = ifindex;
+		ifi->ifi_flags = 0;
+		ifi->ifi_change = IFF_UP;
+		ret = transact(c, nlh, "set link down");
+		if (ret != 0)
+			return ret;
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_NEWLINK;
+		ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+		ifi->ifi_family = AF_UNSPEC;
+		ifi->ifi_index = ifindex;
+		spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+		in6 = mnl_attr_nest_start(nlh, AF_INET6);
+		mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+		mnl_attr_nest_end(nlh, in6);
+		mnl_attr_nest_end(nlh, spec);
+		ret = transact(c, nlh, "set IPv6 addr_gen_mode none");
+		if (ret != 0)
+			return ret;
+	}
 	if (!s->up)
 		return 0;
 	nlh = mnl_nlmsg_put_header(buf);

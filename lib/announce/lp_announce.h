@@ -216,6 +216,9 @@ struct lp_announce_iface {
 	const struct lp_announce_addr *addrs;
 	uint32_t n_addrs;
 	bool up;			/**< bring it up */
+	/** IPv6 link-local addresses only as listed in @p addrs: the kernel
+	 * makes none of its own (addr_gen_mode none, set before the link is up) */
+	bool ll_manual;
 };
 
 /**

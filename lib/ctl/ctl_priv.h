@@ -349,6 +349,13 @@ void ctl_kernel_close(struct lp_ctl *c);
 void ctl_kernel_poll(struct lp_ctl *c, uint64_t now);
 /** Interface index of port @p port's kernel interface, or -1. */
 int ctl_kernel_ifindex(const struct lp_ctl *c, uint32_t port);
+/**
+ * The IPv6 link-local address of port @p port's kernel interface (modified
+ * EUI-64 of the port's MAC) into @p ll: true when the port has a
+ * kernelInterface and an IPv6 address; @p listed: the port's configured
+ * addresses include it already.
+ */
+bool ctl_kernel_ll(const struct lp_ctl *c, uint32_t port, struct lp_ip *ll, bool *listed);
 /** Give a packet for an own address to the port's kernel interface: false (packet untouched) without one. */
 bool ctl_kernel_input(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m);
 /** Copy an ARP reply or neighbor advertisement to the port's kernel interface, if it has one. */

@@ -87,6 +87,26 @@ tap_close(struct kport *k)
 	k->on = false;
 }
 
+bool
+ctl_kernel_ll(const struct lp_ctl *c, uint32_t port, struct lp_ip *ll, bool *listed)
+{
+	const struct lp_cfg_port *cp;
+	bool v6 = false;
+
+	if (port >= c->cfg->n_ports || port >= c->dp.n_ports || c->cfg->ports[port].kernel_iface[0] == '\0')
+		return false;
+	cp = &c->cfg->ports[port];
+	for (uint32_t i = 0; i < cp->n_addrs; i++)
+		v6 = v6 || cp->addr[i].family == LP_AF_INET6;
+	if (!v6)
+		return false;
+	lp_mac_to_ll6(&c->dp.port[port].mac, ll);
+	*listed = false;
+	for (uint32_t i = 0; i < cp->n_addrs; i++)
+		*listed = *listed || lp_ip_equal(&cp->addr[i], ll);
+	return true;
+}
+
 /* Make port @p idx's kernel interface: the net_tap device, then name, MAC,
  * MTU, addresses and link up through netlink. On failure what was made is
  * removed again (at start ctl_kernel_close() would too). */
@@ -96,8 +116,10 @@ tap_open(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	const struct lp_cfg_port *cp = &c->cfg->ports[idx];
 	struct lp_dp_port *p = &c->dp.port[idx];
 	struct kport *k = &c->kern->p[idx];
-	struct lp_announce_addr addrs[LP_PORT_ADDRS_MAX];
+	struct lp_announce_addr addrs[LP_PORT_ADDRS_MAX + 1];
 	struct lp_announce_iface s = { 0 };
+	struct lp_ip ll;
+	bool listed;
 	struct rte_eth_conf conf = { 0 };
 	char args[128], err[160];
 	uint16_t nb = 512;
@@ -133,13 +155,20 @@ tap_open(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 		tap_close(k);
 		return ret;
 	}
+	/* With IPv6, the port's link-local address (the one limpet answers
+	 * ND for) and no other: the kernel's own choice could differ
+	 * (stable-privacy addresses), and routers peer over link-local. */
+	if (ctl_kernel_ll(c, idx, &ll, &listed)) {
+		s.ll_manual = true;
+		if (!listed)
+			addrs[s.n_addrs++] = (struct lp_announce_addr){ .ip = ll, .prefix = 64 };
+	}
 	for (uint32_t i = 0; i < cp->n_addrs; i++)
-		addrs[i] = (struct lp_announce_addr){ .ip = cp->addr[i], .prefix = cp->prefix[i] };
+		addrs[s.n_addrs++] = (struct lp_announce_addr){ .ip = cp->addr[i], .prefix = cp->prefix[i] };
 	s.name = k->name;
 	s.mac = &p->mac;
 	s.mtu = cp->mtu;
 	s.addrs = addrs;
-	s.n_addrs = cp->n_addrs;
 	s.up = true;
 	ret = lp_announce_iface_set(&s, 1000, err, sizeof(err));
 	if (ret < 0) {

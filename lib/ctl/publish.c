@@ -116,15 +116,26 @@ ctl_snapshot_same(const struct lp_ctl *c, const struct msvc *a, const struct msv
 struct lp_svc_index *
 ctl_index_build(struct lp_ctl *c, struct lp_svc *const snaps[LP_MAX_SERVICES])
 {
-	struct lp_idx_own own[LP_MAX_PORTS * LP_PORT_ADDRS_MAX];
+	struct lp_idx_own own[LP_MAX_PORTS * (LP_PORT_ADDRS_MAX + 1)];
 	uint32_t n_own = 0;
 
-	for (uint32_t p = 0; p < c->cfg->n_ports; p++)
+	for (uint32_t p = 0; p < c->cfg->n_ports; p++) {
+		bool listed;
+
 		for (uint32_t a = 0; a < c->cfg->ports[p].n_addrs; a++) {
 			own[n_own].addr = c->cfg->ports[p].addr[a];
 			own[n_own].port_index = p;
 			n_own++;
 		}
+		/* The kernel interface's link-local address: limpet answers ND
+		 * for it, and what else comes to it goes to the kernel (BGP
+		 * over link-local, the router's probes). */
+		if (p < c->dp.n_ports && c->dp.port[p].kernel && ctl_kernel_ll(c, p, &own[n_own].addr, &listed) &&
+		    !listed) {
+			own[n_own].port_index = p;
+			n_own++;
+		}
+	}
 	return CTL_ALLOC(lp_svc_index_build(snaps, LP_MAX_SERVICES, own, n_own));
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lp_pkt.h"
 
@@ -175,6 +176,23 @@ lp_mac_parse(const char *s, struct lp_mac *mac)
 		mac->b[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+void
+lp_mac_to_ll6(const struct lp_mac *mac, struct lp_ip *ll)
+{
+	memset(ll, 0, sizeof(*ll));
+	ll->family = LP_AF_INET6;
+	ll->a[0] = 0xfe;
+	ll->a[1] = 0x80;
+	ll->a[8] = mac->b[0] ^ 0x02;	/* the universal/local bit, inverted */
+	ll->a[9] = mac->b[1];
+	ll->a[10] = mac->b[2];
+	ll->a[11] = 0xff;
+	ll->a[12] = 0xfe;
+	ll->a[13] = mac->b[3];
+	ll->a[14] = mac->b[4];
+	ll->a[15] = mac->b[5];
 }
 
 char *

@@ -74,6 +74,12 @@ lp_ip_equal(const struct lp_ip *a, const struct lp_ip *b)
 
 /** Parse "02:00:00:00:01:0b". Returns 0 or -EINVAL. */
 int lp_mac_parse(const char *s, struct lp_mac *mac);
+/**
+ * The IPv6 link-local address a MAC gives by modified EUI-64 (RFC 4291,
+ * 2.5.1 and appendix A): fe80::ff:fe00:1 for 02:00:00:00:00:01, fe80::200:ff:fe00:1 for
+ * 00:00:00:00:00:01.
+ */
+void lp_mac_to_ll6(const struct lp_mac *mac, struct lp_ip *ll);
 /** Format as xx:xx:xx:xx:xx:xx into buf (at least LP_MAC_STRLEN bytes); returns buf. */
 char *lp_mac_format(const struct lp_mac *mac, char *buf, size_t len);
 #define LP_MAC_STRLEN 18

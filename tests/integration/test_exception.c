@@ -5,7 +5,8 @@
  * otherwise): the kernel interface's setup; a datagram for limpet's address
  * reaches a kernel socket; the kernel's own ARP leaves through the port and
  * the answer is copied back, so a datagram the kernel sends leaves through
- * the port to the right MAC; TCP in the health-check port range that is no
+ * the port to the right MAC; the interface's IPv6 link-local address is
+ * answered for (ND) and reaches the kernel; TCP in the health-check port range that is no
  * probe reply reaches the kernel (which answers RST); VIP traffic, and
  * traffic of a port without a kernel interface, never go there; a flood
  * while the control thread does not poll is cut at the worker's ring
@@ -34,10 +35,12 @@
 #include "lp_worker.h"
 
 #define KIF "lpx-wan"
+#define KLL "fe80::ff:fe00:1"	/* modified EUI-64 of the port's MAC, 02:00:00:00:00:01 */
+#define ROUTER_LL "fe80::fe"
 
 static const char config_yaml[] =
 	"ports:\n"
-	"  - { name: wan, device: net_ring_wan, address: 10.0.0.1/24, mac: \"02:00:00:00:00:01\",\n"
+	"  - { name: wan, device: net_ring_wan, address: [10.0.0.1/24, \"fd00:a::1/64\"], mac: \"02:00:00:00:00:01\",\n"
 	"      kernelInterface: " KIF " }\n"
 	"  - { name: lan, device: net_ring_lan, address: 10.1.0.1/24 }\n"
 	"neighbors:\n"
@@ -131,7 +134,7 @@ recv_polling(int fd, char *buf, size_t len, unsigned int ms)
 static void
 test_interface(void)
 {
-	char cmd[256];
+	char cmd[640];
 
 	/* The VIP is announced on it (announce: table 100). */
 	for (int i = 0; i < 200 && sh("ip -o route show table 100 2>/dev/null | grep -q '^10.0.0.100 dev " KIF "'") != 0; i++)
@@ -142,7 +145,10 @@ test_interface(void)
 	snprintf(cmd, sizeof(cmd),
 		 "ip -o link show " KIF " | grep -q 'mtu 1500.*state UNKNOWN\\|mtu 1500.*state UP' && "
 		 "ip -o link show " KIF " | grep -qi 'link/ether %02x:%02x:%02x:%02x:%02x:%02x' && "
-		 "ip -o -4 addr show dev " KIF " | grep -q 'inet 10.0.0.1/24'",
+		 "ip -o -4 addr show dev " KIF " | grep -q 'inet 10.0.0.1/24' && "
+		 "ip -o -6 addr show dev " KIF " scope global | grep -q 'inet6 fd00:a::1/64' && "
+		 /* the link-local address limpet answers ND for, and no other */
+		 "[ \"$(ip -o -6 addr show dev " KIF " scope link | awk '{ print $4 }')\" = " KLL "/64 ]",
 		 wan_mac.b[0], wan_mac.b[1], wan_mac.b[2], wan_mac.b[3], wan_mac.b[4], wan_mac.b[5]);
 	CU_ASSERT(sh(cmd) == 0);
 	if (sh(cmd) != 0)
@@ -228,6 +234,61 @@ test_health_range_to_kernel(void)
 				rst = true;
 	}
 	CU_ASSERT(rst);
+}
+
+/* The kernel interface's IPv6 link-local address: limpet answers the
+ * router's neighbor solicitation for it, and a datagram to it (BGP over
+ * link-local would be TCP) reaches a kernel socket bound to it. */
+static void
+test_link_local(void)
+{
+	static uint8_t out[16][2048];
+	uint32_t lens[16], n;
+	struct lp_nd_spec ns = { .src_mac = router_mac };
+	struct lp_ip ll, router;
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(5003) };
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 1000 };
+	uint8_t f[256];
+	char buf[64];
+	bool na = false;
+	uint64_t before = counter(LP_WC_to_kernel);
+	int len, fd, rc;
+
+	CU_ASSERT_FATAL(lp_ip_parse(KLL, &ll) == 0 && lp_ip_parse(ROUTER_LL, &router) == 0);
+	memcpy(ns.src, router.a, 16);
+	memcpy(ns.target, ll.a, 16);	/* dst :: : the target's solicited-node group */
+	len = lp_pkt_build_ns(f, sizeof(f), &ns);
+	CU_ASSERT_FATAL(len > 0);
+	itest_drain(&wan);
+	CU_ASSERT(itest_inject(&wan, f, (uint32_t)len) == 0);
+	for (int tries = 0; tries < 20 && !na; tries++) {
+		n = itest_collect(ctl, &wan, 1, 100, out, lens);
+		for (uint32_t i = 0; i < n; i++)
+			if (lens[i] >= 78 && out[i][12] == 0x86 && out[i][13] == 0xdd && out[i][20] == IPPROTO_ICMPV6 &&
+			    out[i][54] == 136 && memcmp(out[i] + 62, ll.a, 16) == 0 &&
+			    memcmp(out[i] + 22, ll.a, 16) == 0 && memcmp(out[i], router_mac.b, 6) == 0 &&
+			    memcmp(out[i] + 6, wan_mac.b, 6) == 0)
+				na = true;
+	}
+	CU_ASSERT(na);
+
+	fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	memcpy(&a.sin6_addr, ll.a, 16);
+	a.sin6_scope_id = if_nametoindex(KIF);
+	rc = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	if (rc != 0) {
+		perror("bind " KLL);	/* e.g. still tentative: show why */
+		sh("ip -6 addr show dev " KIF);
+	}
+	CU_ASSERT_FATAL(rc == 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	len = itest_frame(f, sizeof(f), &wan_mac, ROUTER_LL, 4000, KLL, 5003, IPPROTO_UDP, 0);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT(itest_inject(&wan, f, (uint32_t)len) == 0);
+	CU_ASSERT(recv_polling(fd, buf, sizeof(buf), 2000) >= 0);
+	CU_ASSERT(counter(LP_WC_to_kernel) == before + 1);
+	close(fd);
 }
 
 /* VIP traffic and a port without a kernel interface never reach the kernel. */
@@ -394,6 +455,7 @@ main(int argc, char **argv)
 		{ "a datagram for limpet's address reaches a kernel socket", test_to_kernel_socket },
 		{ "the kernel's ARP and datagram leave through the port", test_from_kernel },
 		{ "TCP in the probe port range that is no probe reply: the kernel answers", test_health_range_to_kernel },
+		{ "IPv6 link-local: ND answered, a datagram reaches the kernel", test_link_local },
 		{ "VIP traffic and a port without kernelInterface stay out", test_not_to_kernel },
 		{ "a flood is cut at the workers, VIP traffic goes on", test_flood },
 		{ "a kernel interface that refuses packets: kernel_tx_fail", test_tx_fail },
@@ -414,8 +476,9 @@ main(int argc, char **argv)
 		perror("unshare(CLONE_NEWNET)");
 		return 77;
 	}
-	if (sh("ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1") !=
-	    0)
+	/* IPv6 on (the port has an IPv6 address), without router solicitations. */
+	if (sh("ip link set lo up && sysctl -qw net.ipv6.conf.all.router_solicitations=0 "
+	       "net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.default.accept_ra=0") != 0)
 		return EXIT_FAILURE;
 	return itest_main(argv[0], 2, suites);
 }

@@ -544,9 +544,39 @@ test_parse_spot_checks(void)
 	CU_ASSERT(m.inner.family == LP_AF_INET6 && m.inner.zone == 0);
 }
 
+/* RFC 4291 appendix A: the universal/local bit inverted, ff:fe in the middle. */
+static void
+test_mac_to_ll6(void)
+{
+	static const struct {
+		const char *mac, *ll;
+	} cases[] = {
+		{ "02:00:00:00:00:01", "fe80::ff:fe00:1" },
+		{ "00:00:00:00:00:01", "fe80::200:ff:fe00:1" },
+		{ "52:54:00:12:34:56", "fe80::5054:ff:fe12:3456" },
+		{ "ff:ff:ff:ff:ff:ff", "fe80::fdff:ffff:feff:ffff" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lp_mac mac;
+		struct lp_ip ll, want;
+
+		CU_ASSERT_FATAL(lp_mac_parse(cases[i].mac, &mac) == 0);
+		CU_ASSERT_FATAL(lp_ip_parse(cases[i].ll, &want) == 0);
+		memset(&ll, 0xaa, sizeof(ll));
+		lp_mac_to_ll6(&mac, &ll);
+		CU_ASSERT(lp_ip_equal(&ll, &want));
+		CU_ASSERT(ll.family == LP_AF_INET6);
+	}
+}
+
 int
 main(void)
 {
+	static const struct lp_test_case addr_cases[] = {
+		{ "a MAC's IPv6 link-local address (modified EUI-64)", test_mac_to_ll6 },
+		{ NULL, NULL },
+	};
 	static const struct lp_test_case parse_cases[] = {
 		{ "valid frames, every header combination", test_parse_valid },
 		{ "malformed frames, one reason each", test_parse_malformed },
@@ -558,6 +588,7 @@ main(void)
 	};
 	static const struct lp_test_suite suites[] = {
 		{ "pkt_parse", NULL, NULL, parse_cases },
+		{ "pkt_addr", NULL, NULL, addr_cases },
 		{ NULL, NULL, NULL, NULL },
 	};
 
