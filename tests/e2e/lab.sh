@@ -274,11 +274,12 @@ lab_limpet_start() {
 	if lab_have_limpetctl; then
 		extra+=(--ctl-socket "$LAB_CTL_SOCKET")
 	fi
-	# LAB_EAL_EXTRA: more EAL options, e.g. --log-level=lib.limpet.health:debug
+	# LAB_EAL_EXTRA: more EAL options, e.g. --log-level=lib.limpet.health:debug;
+	# LAB_AFP_ARGS: more net_af_packet arguments for both ports, e.g. ,framecnt=128
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_LB" "$LAB_LIMPET" -l 0-1 --no-pci --no-huge --no-shconf -m 1024 ${LAB_EAL_EXTRA:-} \
 		--file-prefix "limpet-${LAB_PREFIX}$$" \
-		--vdev net_af_packet0,iface=wan,qpairs=1 --vdev net_af_packet1,iface=lan,qpairs=1 \
+		--vdev "net_af_packet0,iface=wan,qpairs=1${LAB_AFP_ARGS:-}" --vdev "net_af_packet1,iface=lan,qpairs=1${LAB_AFP_ARGS:-}" \
 		-- --config "$cfg" "${extra[@]}" >>"$LAB_LIMPET_LOG" 2>&1 &
 	LAB_PID[limpet]=$!
 	lab_log "limpet started (pid ${LAB_PID[limpet]}, config $cfg)"

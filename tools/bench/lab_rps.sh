@@ -22,10 +22,14 @@
 #   <run>_cpu_<who>            where the CPUs went during each run (/proc)
 #   <run>_ctxt, limpet_ctxt_worker  context switches/s, all CPUs and limpet's
 #                              worker thread (/proc)
+#   limpet_worker              the worker's sleeps/s and how its cycles split
+#                              (show stats worker, where limpetctl is built)
 #   ratio_median_<name>        with LAB_RPS_ROUNDS=N (N rounds of every limpet
 #                              and nftables in turn): each round's ratio, median
 # and, where perf works (cpu-clock sampling), the commands and limpet's
 # functions that took the samples during an extra limpet run (LAB_RPS_PERF= turns it off).
+# LAB_RPS_DIFF=1: an extra nftables run under perf too, and the CPU time per
+# request by function, limpet against nftables (where the difference goes).
 #
 # Clients: wrk in the client namespace, its connections spread over the 20
 # client addresses by a source NAT rule there (wrk has no source option).
@@ -120,6 +124,12 @@ HAVE_SC_TRACE=
 # shellcheck disable=SC2143 # grep -q would end perf list early: SIGPIPE fails the pipe (pipefail)
 command -v perf >/dev/null && [ -n "$(perf list 'syscalls:sys_enter_sendto' 2>/dev/null | grep sys_enter_sendto)" ] && HAVE_SC_TRACE=1
 
+# "busy idle sleeps sleep_cycles" of limpet's workers from `show stats worker`.
+worker_counters() {
+	awk '$1 == "busy_cycles" { b += $2 } $1 == "idle_cycles" { i += $2 } $1 == "idle_sleeps" { s += $2 }
+		$1 == "sleep_cycles" { c += $2 } END { print b + 0, i + 0, s + 0, c + 0 }'
+}
+
 # run NAME: wrk against the VIP; prints NAME_rps and where the CPUs went.
 run_wrk() {
 	local name=$1 c0 c1 busy soft idle total out rps
@@ -155,12 +165,23 @@ run_wrk() {
 		done
 	fi
 	[ -z "$wtid" ] || wt0=$(awk '/ctxt_switches/ { s += $2 } END { print s }' "$wtid/status")
+	local wc0=
+	[ -z "$wtid" ] || ! lab_have_limpetctl || wc0=$(lab_ctl show stats worker 2>/dev/null | worker_counters)
 	local t0=$(lab_ms)
 	sleep $((DURATION - 2))
 	read -r c1 s1 i1 < <(cpu_totals)
 	x1=$(awk '$1 == "ctxt" { print $2 }' /proc/stat)
 	[ -z "$wtid" ] || wt1=$(awk '/ctxt_switches/ { s += $2 } END { print s }' "$wtid/status")
+	local wc1=
+	[ -z "$wc0" ] || wc1=$(lab_ctl show stats worker 2>/dev/null | worker_counters)
 	local t1=$(lab_ms)
+	# The worker's own view (show stats worker): how often it slept, and how
+	# its time split between passes with work, empty passes and sleeps.
+	[ -z "$wc1" ] || awk -v n="$name" -v ms=$((t1 - t0)) -v a="$wc0" -v b="$wc1" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		busy = y[1] - x[1]; idle = y[2] - x[2]; sl = y[3] - x[3]; cyc = y[4] - x[4]; t = busy + idle + cyc
+		if (t > 0) printf "%s_worker %.0f sleeps/s; cycles: %.0f %% passes with work, %.0f %% empty passes, %.0f %% asleep\n",
+			n, sl / (ms / 1000), 100 * busy / t, 100 * idle / t, 100 * cyc / t }'
 	awk -v n="$name" -v d=$((x1 - x0)) -v ms=$((t1 - t0)) \
 		'BEGIN { printf "%s_ctxt %.0f context switches/s (all CPUs)\n", n, d / (ms / 1000) }'
 	[ -z "$wtid" ] || awk -v n="$name" -v d=$((wt1 - wt0)) -v ms=$((t1 - t0)) \
@@ -275,14 +296,23 @@ limpet_idle() {
 	done | sort
 }
 
+# profile [NAME]: a further run under perf (its figure is not quoted): who
+# took the CPUs. NAME (default limpet) names the set-up; for limpet, the
+# samples by command, object and function are printed. The samples per
+# symbol and the run's requests/s stay in $LAB_DIR for profile_diff.
 profile() {
+	local name=${1:-limpet} wp rps
 	command -v perf >/dev/null && perf record -o "$LAB_DIR/probe.data" -e cpu-clock -- true >/dev/null 2>&1 || return 0
-	# A third run under perf (its figure is not quoted): who took the CPUs.
-	lab_in "$NS_CLIENT" wrk -t2 -c"$CONNS" -d"$DURATION"s "http://$VIP4/" >/dev/null 2>&1 &
+	lab_in "$NS_CLIENT" wrk -t2 -c"$CONNS" -d"$DURATION"s "http://$VIP4/" >"$LAB_DIR/wrk-perf-$name.txt" 2>&1 &
 	wp=$!
 	sleep 1
 	perf record -o "$LAB_DIR/perf.data" -e cpu-clock -F 999 -a -g -- sleep $((DURATION - 2)) >/dev/null 2>&1 || true
 	wait "$wp" || true
+	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$LAB_DIR/wrk-perf-$name.txt")
+	echo "${rps:-0}" >"$LAB_DIR/perf-rps-$name.txt"
+	perf report -i "$LAB_DIR/perf.data" --stdio --sort sym --no-children -g none 2>/dev/null |
+		awk '/^ +[0-9.]+%/' >"$LAB_DIR/perf-allsym-$name.txt" || true
+	[ "$name" = limpet ] || return 0
 	perf report -i "$LAB_DIR/perf.data" --stdio --sort comm --no-children -g none >"$LAB_DIR/perf-comm.txt" 2>/dev/null || true
 	perf report -i "$LAB_DIR/perf.data" --stdio --comm limpet,rte-worker-1 --sort comm,dso,sym \
 		--no-children -g none >"$LAB_DIR/perf-sym.txt" 2>/dev/null || true
@@ -296,6 +326,33 @@ profile() {
 	awk '/^ +[0-9.]+%/ { print "#   " $0 }' "$LAB_DIR/perf-sym.txt" | sed -n 1,25p
 	echo "# perf: limpet's threads, user space by function"
 	awk '/^ +[0-9.]+%/ && !/\[k\]/ { print "#   " $0 }' "$LAB_DIR/perf-sym.txt" | sed -n 1,15p
+}
+
+# profile_diff: CPU time per request, all CPUs, by function (idle included:
+# a CPU with nothing to run is throughput lost), limpet's run against
+# nftables' run, both under perf: the functions that cost limpet more per
+# request, and those that cost nftables more.
+profile_diff() {
+	[ -s "$LAB_DIR/perf-allsym-limpet.txt" ] && [ -s "$LAB_DIR/perf-allsym-nft.txt" ] || return 0
+	awk -v rl="$(cat "$LAB_DIR/perf-rps-limpet.txt")" -v rn="$(cat "$LAB_DIR/perf-rps-nft.txt")" -v cpus="$(nproc)" '
+		FNR == 1 { f++ }
+		{ pct = $1; sub(/%/, "", pct); sym = $3; for (i = 4; i <= NF; i++) sym = sym " " $i
+		  if (f == 1) l[sym] += pct; else n[sym] += pct; all[sym] = 1 }
+		END {
+			if (rl == 0 || rn == 0) exit
+			# a sample share of the whole run is that share of cpus x seconds;
+			# per request: share x cpus / (requests per second), in us
+			for (s in all) { a = l[s] / 100 * cpus / rl * 1e6; b = n[s] / 100 * cpus / rn * 1e6
+				ta += a; tb += b; printf "%+.3f %.3f %.3f %s\n", a - b, a, b, s }
+			printf "TOTAL %.2f %.2f\n", ta, tb
+		}' "$LAB_DIR/perf-allsym-limpet.txt" "$LAB_DIR/perf-allsym-nft.txt" >"$LAB_DIR/perf-diff.txt"
+	[ -s "$LAB_DIR/perf-diff.txt" ] || return 0
+	awk '$1 == "TOTAL" { printf "# perf: CPU per request, all CPUs: limpet %.2f us, nftables %.2f us (perf runs: limpet %s, nftables %s req/s)\n", $2, $3, rl, rn }' \
+		rl="$(cat "$LAB_DIR/perf-rps-limpet.txt")" rn="$(cat "$LAB_DIR/perf-rps-nft.txt")" "$LAB_DIR/perf-diff.txt"
+	echo "# perf: us per request, limpet minus nftables (limpet, nftables), the 20 largest"
+	grep -v '^TOTAL' "$LAB_DIR/perf-diff.txt" | sort -g -r | sed -n 1,20p | sed 's/^/#   /'
+	echo "# perf: the 12 that cost nftables most over limpet"
+	grep -v '^TOTAL' "$LAB_DIR/perf-diff.txt" | sort -g | sed -n 1,12p | sed 's/^/#   /'
 }
 
 # LAB_RPS_ALT="BINARY...": more limpets in the same run (before/after a
@@ -326,6 +383,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	LAB_LIMPET=$LAB_LIMPET_MAIN
 	nft_up
 	run_wrk nft
+	if [ "$round" = 1 ] && [ -n "${LAB_RPS_DIFF:-}" ] && [ -s "$LAB_DIR/perf-allsym-limpet.txt" ]; then
+		profile nft
+		profile_diff
+	fi
 	nft_down
 	for name in "${NAMES[@]}"; do
 		eval "rps=\$RPS_$name"
