@@ -217,7 +217,8 @@ struct lp_announce_iface {
 	uint32_t n_addrs;
 	bool up;			/**< bring it up */
 	/** IPv6 link-local addresses only as listed in @p addrs: the kernel
-	 * makes none of its own (addr_gen_mode none, set before the link is up) */
+	 * makes none of its own (the link goes down, which drops the one it
+	 * made, addr_gen_mode none is set, then up as @p up says) */
 	bool ll_manual;
 };
 
