@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
+#include <rte_bus_vdev.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
@@ -108,6 +109,25 @@ itest_port_create(struct itest_port *p, const char *name, uint32_t nq)
 	port = rte_eth_from_rings(name, p->rx, nq, p->tx, nq, (unsigned int)rte_socket_id());
 	if (port < 0)
 		return port;
+	p->port_id = (uint16_t)port;
+	return 0;
+}
+
+int
+itest_port_reopen(struct itest_port *p)
+{
+	char dev[64];
+	uint16_t id;
+	int port;
+
+	snprintf(dev, sizeof(dev), "net_ring_%s", p->name);
+	if (rte_eth_dev_get_port_by_name(dev, &id) == 0)
+		return 0;
+	/* The closed port's device is still there: remove it first. */
+	rte_vdev_uninit(dev);
+	port = rte_eth_from_rings(p->name, p->rx, p->nq, p->tx, p->nq, (unsigned int)rte_socket_id());
+	if (port < 0)
+		return -1;
 	p->port_id = (uint16_t)port;
 	return 0;
 }

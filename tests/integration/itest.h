@@ -55,6 +55,13 @@ int itest_main(const char *prog, unsigned int workers, const struct lp_test_suit
 /** Create a ring port with @p nq queue pairs; its DPDK device name is "net_ring_" + @p name. */
 int itest_port_create(struct itest_port *p, const char *name, uint32_t nq);
 
+/**
+ * Open @p p's port again after limpet closed it (a stop, a failed
+ * start-up): its net_ring device is made anew on the same rings.
+ * @return 0 (also when it is still open) or -1.
+ */
+int itest_port_reopen(struct itest_port *p);
+
 /** Parse YAML text into a config (asserting success). */
 struct lp_config *itest_config(const char *yaml);
 

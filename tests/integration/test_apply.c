@@ -463,24 +463,6 @@ suite_cleanup(void)
 
 /* ---- start-up ---- */
 
-/* A failed start-up closed the ports it had set up: open them again. */
-static void
-reopen(struct itest_port *p)
-{
-	char dev[64];
-	uint16_t id;
-	int port;
-
-	snprintf(dev, sizeof(dev), "net_ring_%s", p->name);
-	if (rte_eth_dev_get_port_by_name(dev, &id) == 0)
-		return;
-	/* The closed port's device is still there: remove it first. */
-	rte_vdev_uninit(dev);
-	port = rte_eth_from_rings(p->name, p->rx, p->nq, p->tx, p->nq, (unsigned int)rte_socket_id());
-	CU_ASSERT_FATAL(port >= 0);
-	p->port_id = (uint16_t)port;
-}
-
 static size_t
 heap_used(void)
 {
@@ -503,8 +485,8 @@ test_startup_fails_cleanly(void)
 		struct lp_diag d = { 0 };
 		size_t used;
 
-		reopen(&wan);
-		reopen(&lan);
+		CU_ASSERT_FATAL(itest_port_reopen(&wan) == 0);
+		CU_ASSERT_FATAL(itest_port_reopen(&lan) == 0);
 		used = heap_used();
 		lp_ctl_fail_alloc(n);
 		ctl = lp_ctl_create(cfg, &o, &d);
@@ -521,8 +503,8 @@ test_startup_fails_cleanly(void)
 		CU_ASSERT(rte_ring_lookup("lp_slow_0") == NULL);
 		CU_ASSERT(rte_ring_lookup("lp_inject_1") == NULL);
 		/* (ports it closed count once open again, as before) */
-		reopen(&wan);
-		reopen(&lan);
+		CU_ASSERT_FATAL(itest_port_reopen(&wan) == 0);
+		CU_ASSERT_FATAL(itest_port_reopen(&lan) == 0);
 		if (heap_used() != used)
 			fprintf(stderr, "\n    start-up allocation %u failed: %zu bytes of heap left behind (%s)", n,
 				heap_used() - used, d.n ? d.msg[0] : "");

@@ -262,23 +262,6 @@ test_refused(void)
 	CU_ASSERT(healthy(11));
 }
 
-/* limpet stopped closed its ports: open them again (as test_apply does). */
-static void
-reopen(struct itest_port *p)
-{
-	char dev[64];
-	uint16_t id;
-	int port;
-
-	snprintf(dev, sizeof(dev), "net_ring_%s", p->name);
-	if (rte_eth_dev_get_port_by_name(dev, &id) == 0)
-		return;
-	rte_vdev_uninit(dev);
-	port = rte_eth_from_rings(p->name, p->rx, p->nq, p->tx, p->nq, (unsigned int)rte_socket_id());
-	CU_ASSERT_FATAL(port >= 0);
-	p->port_id = (uint16_t)port;
-}
-
 /* limpet started again: new source ports, replies still matched. */
 static void
 test_restart_ports(void)
@@ -289,8 +272,8 @@ test_restart_ports(void)
 	CU_ASSERT_FATAL(next_syn(12, 3000, &a12));
 	CU_ASSERT(a11.sport != a12.sport);
 	itest_stop(ctl);
-	reopen(&wan);
-	reopen(&lan);
+	CU_ASSERT_FATAL(itest_port_reopen(&wan) == 0);
+	CU_ASSERT_FATAL(itest_port_reopen(&lan) == 0);
 	itest_drain(&lan);
 	n_seen = 0;
 	ctl = itest_start(config_yaml);
