@@ -22,6 +22,14 @@ static const uint8_t symmetric_rss_key[52] = {
 	0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
 
+/* Whether the device is a window on a kernel interface whose own stack goes
+ * on receiving every frame (net_af_packet). */
+static bool
+kernel_shared(const struct rte_eth_dev_info *info)
+{
+	return info->driver_name != NULL && strcmp(info->driver_name, "net_af_packet") == 0;
+}
+
 static int
 port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 {
@@ -88,7 +96,18 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 		}
 	}
 	soft_mac = false;
-	if (cp->has_mac) {
+	if (cp->has_mac && kernel_shared(&info)) {
+		/* The kernel sees every frame of this interface too. It keeps its
+		 * own MAC; limpet listens promiscuously for the configured one, so
+		 * the kernel takes limpet's frames for another host's and drops
+		 * them at once, instead of routing each one (and, with forwarding
+		 * on, sending it a second time). */
+		memcpy(ea.addr_bytes, cp->mac.b, 6);
+		LP_LOG(INFO, ctl, "port '%s': MAC %02x:%02x:%02x:%02x:%02x:%02x is limpet's own; "
+		       "the kernel interface keeps its MAC\n", cp->name, ea.addr_bytes[0], ea.addr_bytes[1],
+		       ea.addr_bytes[2], ea.addr_bytes[3], ea.addr_bytes[4], ea.addr_bytes[5]);
+		soft_mac = true;
+	} else if (cp->has_mac) {
 		memcpy(ea.addr_bytes, cp->mac.b, 6);
 		ret = rte_eth_dev_default_mac_addr_set(pid, &ea);
 		if (ret != 0) {
@@ -123,6 +142,7 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 	p->n_txq = ntx;
 	p->mtu = cp->mtu;
 	memcpy(p->mac.b, ea.addr_bytes, 6);
+	p->other_hosts = kernel_shared(&info);
 	p->tx_shared = ntx < c->dp.n_workers;
 	for (uint32_t q = 0; q < LP_MAX_WORKERS; q++)
 		rte_spinlock_init(&p->txq_lock[q]);

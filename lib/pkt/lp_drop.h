@@ -26,6 +26,7 @@
 	X(BAD_UDP_LEN,    "bad_udp_len",    "UDP length below 8 bytes or beyond the IP payload") \
 	X(BAD_ICMP,       "bad_icmp",       "ICMP error whose quoted packet cannot be parsed") \
 	X(BAD_ARP,        "bad_arp",        "ARP packet that is not Ethernet/IPv4") \
+	X(OTHER_HOST,     "other_host",     "unicast frame for another station's MAC (net_af_packet ports see the whole segment)") \
 	/* data path: the packet is well formed but limpet has nowhere to send it */ \
 	X(TTL,            "ttl",            "TTL or hop limit would reach zero") \
 	X(NO_SERVICE,     "no_service",     "not for a VIP, not a reply from a backend, not for limpet") \

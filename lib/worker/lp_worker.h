@@ -53,6 +53,10 @@ struct lp_dp_port {
 	 * limpet does not handle of the traffic to its own addresses goes
 	 * there, through the workers' to_kernel rings. */
 	bool kernel;
+	/** Frames for other stations reach this port (net_af_packet sees the
+	 * whole segment, promiscuous or not): workers drop unicast frames whose
+	 * destination is not @ref mac (LP_DROP_OTHER_HOST), as the kernel does. */
+	bool other_hosts;
 	rte_spinlock_t txq_lock[LP_MAX_WORKERS];
 };
 

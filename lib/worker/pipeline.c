@@ -14,6 +14,7 @@
  */
 #include <netinet/in.h>
 
+#include <rte_ether.h>
 #include <rte_prefetch.h>
 
 #include "events.h"
@@ -50,12 +51,24 @@ parse_one(struct rte_mbuf *mb, struct lp_pkt_meta *m)
 	return why;
 }
 
+/* A unicast frame whose destination is not @p mac. */
+static inline bool
+other_host(const struct rte_mbuf *mb, const struct lp_mac *mac)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(mb, const struct rte_ether_hdr *);
+
+	return !rte_is_multicast_ether_addr(&eh->dst_addr) && memcmp(eh->dst_addr.addr_bytes, mac->b, 6) != 0;
+}
+
 /* Parse every packet; malformed ones are dropped (PATH_DONE), unfragmented
  * TCP/UDP go on to classification, the rest to special.c. */
 static void
 stage_parse(struct burst *b, uint16_t port, struct rte_mbuf **pkts, struct pkt_ctx *ctx, uint16_t n)
 {
 	struct lp_stats *st = b->st;
+	const struct lp_dp_port *p = &b->dp->port[port];
+	const bool filter = p->other_hosts;
+	const struct lp_mac own = p->mac;
 	uint64_t bytes = 0;
 
 	for (uint16_t i = 0; i < n && i < 4; i++)
@@ -70,6 +83,8 @@ stage_parse(struct burst *b, uint16_t port, struct rte_mbuf **pkts, struct pkt_c
 		bytes += mb->pkt_len;
 		c->mb = mb;
 		why = parse_one(mb, &c->m);
+		if (unlikely(filter) && why == LP_DROP_NONE && other_host(mb, &own))
+			why = LP_DROP_OTHER_HOST;
 		if (unlikely(why != LP_DROP_NONE)) {
 			drop(b, mb, why);
 			c->path = PATH_DONE;

@@ -40,6 +40,8 @@ LB_WAN4=10.10.0.1
 LB_WAN6=fd00:10::1
 LB_LAN4=10.20.0.1
 LB_LAN6=fd00:20::1
+LB_WAN_MAC=02:00:0a:0a:00:01
+LB_LAN_MAC=02:00:0a:14:00:01
 VIP4=10.10.0.100
 VIP6=fd00:10::100
 RT_FRONT4=10.10.0.254
@@ -299,8 +301,10 @@ lab_limpet_stop() {
 	lab_stop limpet
 }
 
-# MAC of limpet's port IF (wan or lan): the af_packet port uses its veth's.
-lab_limpet_mac() { lab_in "$NS_LB" cat "/sys/class/net/$1/address"; }
+# MAC of limpet's port IF (wan or lan): lab_config gives each port a MAC
+# of its own; the kernel's veth end keeps its own (so the kernel drops
+# limpet's frames as for another host instead of routing each one).
+lab_limpet_mac() { case $1 in wan) echo "$LB_WAN_MAC" ;; lan) echo "$LB_LAN_MAC" ;; esac; }
 
 # lab_log_count PATTERN: lines of limpet's log matching an extended regex.
 lab_log_count() { grep -c -E -e "$1" "$LAB_LIMPET_LOG" || true; }
@@ -375,9 +379,11 @@ lab_config() {
 	ports:
 	  - name: wan
 	    device: net_af_packet0
+	    mac: "$LB_WAN_MAC"
 	    address: [$LB_WAN4/24, "$LB_WAN6/64"]
 	  - name: lan
 	    device: net_af_packet1
+	    mac: "$LB_LAN_MAC"
 	    address: [$LB_LAN4/24, "$LB_LAN6/64"]
 	flows: { capacity: 65536, tcp_syn_timeout: $syn_timeout, tcp_fin_timeout: $fin_timeout }
 	affinity: { capacity: 65536 }

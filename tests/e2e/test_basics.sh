@@ -50,6 +50,38 @@ used=$(awk '{print $2}' <<<"$map" | sort -u | wc -l)
 [ "$used" -ge 2 ] || lab_die "only $used backend(s) answered"
 lab_ok "40 IPv4 requests answered by $used backends ($MODE)"
 
+# limpet's own MAC on its af_packet ports (lab_config sets one): the kernel's
+# veth ends keep theirs, so the kernel takes limpet's frames for another
+# host's and drops them before its IP stack (which counts none of them),
+# instead of routing each one.
+for p in wan lan; do
+	kmac=$(lab_in "$NS_LB" cat "/sys/class/net/$p/address")
+	[ "$kmac" != "$(lab_limpet_mac $p)" ] || lab_die "limpet gave the kernel's $p its own MAC ($kmac)"
+done
+ip_in() { lab_in "$NS_LB" awk '$1 == "Ip:" && $2 ~ /^[0-9]+$/ { print $4 }' /proc/net/snmp; }
+rx_pkts() { lab_ctl show stats | awk '$1 == "rx_pkts" { print $2 }'; }
+in0=$(ip_in) rx0=$(rx_pkts)
+lab_sweep 1 >/dev/null
+in1=$(ip_in) rx1=$(rx_pkts)
+[ $((rx1 - rx0)) -ge 100 ] || lab_die "limpet received only $((rx1 - rx0)) packets during 20 requests"
+[ $((in1 - in0)) -lt 5 ] ||
+	lab_die "the kernel of limpet's namespace took $((in1 - in0)) of limpet's $((rx1 - rx0)) packets into its IP stack"
+lab_ok "kernel MACs kept; limpet received $((rx1 - rx0)) packets, the namespace's IP stack $((in1 - in0))"
+
+# A unicast frame for another station (the bridge floods it to limpet's
+# port too) is not limpet's to forward: dropped as other_host, unanswered.
+other_host() { lab_ctl show stats | awk '$1 == "drop_other_host" { print $2 }'; }
+oh0=$(other_host)
+lab_in "$NS_CLIENT" ip neigh replace "$VIP4" lladdr 02:00:0a:0a:99:99 dev eth0 nud permanent
+if lab_in "$NS_CLIENT" curl -s -o /dev/null --max-time 1 --interface "${CLIENT4[1]}" "http://$VIP4/"; then
+	lab_die "a request sent to another station's MAC was answered"
+fi
+lab_in "$NS_CLIENT" ip neigh del "$VIP4" dev eth0
+oh1=$(other_host)
+[ $((oh1 - oh0)) -ge 1 ] || lab_die "a SYN to another station's MAC was not counted as other_host ($oh0 -> $oh1)"
+lab_get "${CLIENT4[1]}" >/dev/null || lab_die "no answer once the client resolved limpet's MAC again"
+lab_ok "frames for another station's MAC dropped (other_host +$((oh1 - oh0))), unanswered"
+
 # IPv6: neighbor discovery for the VIP and limpet's address, echo, a
 # service on the IPv6 VIP.
 lab_wait 5 "IPv6 address usable on the client" lab_in "$NS_CLIENT" ping -6 -c 1 -W 1 "$LB_WAN6"

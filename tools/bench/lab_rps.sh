@@ -214,7 +214,15 @@ run_wrk() {
 
 # ---- the two set-ups ----
 
+# Clients and backends forget the load balancer's MAC: limpet has a MAC of
+# its own (lab_config), the kernel's veth ends keep theirs.
+neigh_forget() {
+	local ns
+	for ns in "$NS_CLIENT" "${NS_BACKENDS[@]}"; do lab_in "$ns" ip neigh flush all; done
+}
+
 limpet_up() {
+	neigh_forget
 	lab_config nat affinity=1 health=tcp interval=1 >"$LAB_DIR/limpet.yaml"
 	lab_limpet_start "$LAB_DIR/limpet.yaml"
 	lab_wait 10 "the service to answer" lab_get "${CLIENT4[0]}"
@@ -226,6 +234,7 @@ limpet_up() {
 # default route is the load balancer's lan address, as with limpet's nat).
 nft_up() {
 	local i
+	neigh_forget
 	lab_in "$NS_LB" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 	lab_in "$NS_LB" ip addr add "$LB_WAN4/24" dev wan
 	lab_in "$NS_LB" ip addr add "$VIP4/32" dev wan
