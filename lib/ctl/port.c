@@ -6,6 +6,9 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include <linux/if_packet.h>
 
 #include <rte_ethdev.h>
 #include <rte_ring.h>
@@ -28,6 +31,37 @@ static bool
 kernel_shared(const struct rte_eth_dev_info *info)
 {
 	return info->driver_name != NULL && strcmp(info->driver_name, "net_af_packet") == 0;
+}
+
+/*
+ * The file descriptor that turns readable when queue @p q of a net_af_packet
+ * port has packets, or -1: its AF_PACKET socket. The PMD has no interrupt
+ * mode; it opens one socket per queue pair, in queue order, bound to the
+ * interface, which is how they are found here. A wrong or missing answer
+ * only makes idle sleeps last their step, as on any other device.
+ */
+static int
+afp_queue_fd(const struct rte_eth_dev_info *info, uint16_t q)
+{
+	uint16_t seen = 0;
+
+	if (!kernel_shared(info) || info->if_index == 0)
+		return -1;
+	for (int fd = 0; fd < 4096; fd++) {
+		struct sockaddr_ll sll;
+		socklen_t len;
+		int dom;
+
+		len = sizeof(dom);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) != 0 || dom != AF_PACKET)
+			continue;
+		len = sizeof(sll);
+		if (getsockname(fd, (struct sockaddr *)&sll, &len) != 0 || sll.sll_ifindex != (int)info->if_index)
+			continue;
+		if (seen++ == q)
+			return fd;
+	}
+	return -1;
 }
 
 static int
@@ -150,9 +184,13 @@ port_setup(struct lp_ctl *c, uint32_t idx, struct lp_diag *d)
 		struct lp_worker *wk = c->dp.worker[w];
 
 		if (w < nrx) {
+			int fd = afp_queue_fd(&info, (uint16_t)w);
+
 			wk->rxq[wk->n_rxq].port_index = (uint16_t)idx;
 			wk->rxq[wk->n_rxq].port_id = pid;
 			wk->rxq[wk->n_rxq].queue = (uint16_t)w;
+			if (fd >= 0 && wk->n_wait == wk->n_rxq)
+				wk->wait[wk->n_wait++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 			wk->n_rxq++;
 		}
 		wk->txq[idx] = (uint16_t)(w % ntx);

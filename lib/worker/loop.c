@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The poll loop, housekeeping between bursts, requests from the control thread. */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -133,13 +134,25 @@ drain_injected(struct lp_worker *w)
  * to do for one bound (idle_sleep_us) sleeps in steps of 1, 2, 4, ... up to
  * the bound, offline for RCU so that nobody waits for a sleeper, and polls
  * at full speed again from the first pass with work. Everything buffered
- * was flushed by the pass. No interrupt wakes it: a packet that arrives
- * during a sleep waits at most the step.
+ * was flushed by the pass. A packet that arrives during a sleep waits at
+ * most the step; where every queue the worker polls has a descriptor to
+ * wait on (net_af_packet), it ends the sleep at once (idle_wakes).
  */
+/* Whether a wait ended because a queue has packets. */
+static bool
+readable(const struct lp_worker *w)
+{
+	for (uint32_t i = 0; i < w->n_wait; i++)
+		if (w->wait[i].revents & POLLIN)
+			return true;
+	return false;
+}
+
 static void
 idle_sleep(struct lp_worker *w, uint64_t now, uint32_t bound_us)
 {
 	struct lp_dp *dp = w->dp;
+	struct timespec step;
 	uint64_t t1;
 
 	if (now - w->idle_since < (uint64_t)bound_us * dp->hz / 1000000) {
@@ -149,10 +162,17 @@ idle_sleep(struct lp_worker *w, uint64_t now, uint32_t bound_us)
 		return;
 	}
 	w->sleep_us = w->sleep_us == 0 ? 1 : RTE_MIN(w->sleep_us * 2, bound_us);
+	step = (struct timespec){ .tv_sec = w->sleep_us / 1000000, .tv_nsec = (long)(w->sleep_us % 1000000) * 1000 };
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->index);
 	t1 = rte_rdtsc();
-	nanosleep(&(struct timespec){ .tv_sec = w->sleep_us / 1000000, .tv_nsec = (long)(w->sleep_us % 1000000) * 1000 },
-		  NULL);
+	if (w->n_wait == 0 || w->n_wait != w->n_rxq) {
+		nanosleep(&step, NULL);
+	} else if (ppoll(w->wait, w->n_wait, &step, NULL) > 0) {
+		if (readable(w))
+			w->stats->c[LP_WC_idle_wakes]++;
+		else	/* an error on a socket (its link went down): sleep the step, never spin */
+			nanosleep(&step, NULL);
+	}
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->index);
 	w->stats->c[LP_WC_idle_sleeps]++;
 	w->stats->c[LP_WC_sleep_cycles] += rte_rdtsc() - t1;

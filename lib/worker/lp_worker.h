@@ -17,6 +17,7 @@
 #ifndef LP_WORKER_H
 #define LP_WORKER_H
 
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -125,6 +126,11 @@ struct lp_worker {
 		uint16_t port_id;
 		uint16_t queue;
 	} rxq[LP_MAX_PORTS];
+	/** Where every queue this worker polls has a file descriptor that
+	 * turns readable when packets arrive (net_af_packet's sockets), an idle
+	 * sleep waits on them: n_wait == n_rxq. */
+	struct pollfd wait[LP_MAX_PORTS];
+	uint32_t n_wait;
 	uint16_t txq[LP_MAX_PORTS];	/**< this worker's TX queue on each port */
 	struct rte_ring *to_ctl;	/**< slow path: packets for the control thread */
 	struct rte_ring *from_ctl;	/**< packets the control thread wants sent (mbuf->port = port index) */

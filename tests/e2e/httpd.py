@@ -50,6 +50,9 @@ def digest(size):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: without TCP_NODELAY the body waits
+    # for the client's delayed ACK (40 ms) on a keep-alive connection.
+    disable_nagle_algorithm = True
     server_version = "limpet-lab"
 
     def log_message(self, fmt, *args):  # quiet: tests read their own output
