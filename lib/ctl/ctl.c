@@ -8,6 +8,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -76,6 +78,8 @@ create_workers(struct lp_ctl *c, struct lp_diag *d)
 		w->index = i;
 		w->lcore = lcore;
 		w->stats = c->worker_stats[i];
+		/* Without it the worker's idle sleeps are plain steps. */
+		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		snprintf(name, sizeof(name), "lp_flows_%u", i);
 		w->flows = CTL_ALLOC(lp_flow_shard_create(name, cap, cap6, socket, dp->qsbr));
 		snprintf(name, sizeof(name), "lp_slow_%u", i);
@@ -302,6 +306,8 @@ lp_ctl_stop(struct lp_ctl *c)
 	}
 	atomic_store(&c->dp.stop, true);
 	for (uint32_t i = 0; i < c->dp.n_workers; i++)
+		lp_worker_wake(c->dp.worker[i]);
+	for (uint32_t i = 0; i < c->dp.n_workers; i++)
 		rte_eal_wait_lcore(c->dp.worker[i]->lcore);
 	c->started = false;
 	atomic_store(&c->dp.stop, false);
@@ -331,6 +337,8 @@ lp_ctl_destroy(struct lp_ctl *c)
 		lp_flow_shard_free(w->flows);
 		rte_ring_free(w->to_ctl);
 		rte_ring_free(w->from_ctl);
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
 		rte_free(w);
 	}
 	for (uint32_t i = 0; i < LP_MAX_WORKERS; i++)

@@ -243,5 +243,6 @@ ctl_send(struct lp_ctl *c, uint16_t port, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return -ENOBUFS;
 	}
+	lp_worker_wake(w);
 	return 0;
 }

@@ -89,7 +89,7 @@ static bool
 worker_only(enum lp_wc k)
 {
 	return k == LP_WC_loop_passes || k == LP_WC_busy_cycles || k == LP_WC_idle_cycles || k == LP_WC_idle_sleeps ||
-	       k == LP_WC_idle_wakes || k == LP_WC_sleep_cycles;
+	       k == LP_WC_idle_wakes || k == LP_WC_ctl_wakes || k == LP_WC_sleep_cycles;
 }
 
 int

@@ -49,6 +49,7 @@
 	X(idle_cycles,      "TSC cycles spent on passes that received nothing") \
 	X(idle_sleeps,      "sleeps of an idle worker (workers.poll: adaptive)") \
 	X(idle_wakes,       "sleeps a packet ended before their step was over (net_af_packet ports)") \
+	X(ctl_wakes,        "sleeps the control thread ended (packets to send, a request, stop; net_af_packet ports)") \
 	X(sleep_cycles,     "TSC cycles idle workers spent asleep") \
 	X(to_kernel,        "packets for limpet's own addresses passed to the kernel interface (exception path)") \
 	X(from_kernel,      "packets the kernel sent on a kernel interface, passed to the port") \

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -138,14 +139,71 @@ drain_injected(struct lp_worker *w)
  * most the step; where every queue the worker polls has a descriptor to
  * wait on (net_af_packet), it ends the sleep at once (idle_wakes).
  */
-/* Whether a wait ended because a queue has packets. */
+/* The longest sleep step of a worker that its ports and the control thread
+ * can wake (wait_ports()): a longer step then costs no latency, and fewer
+ * wake-ups cost less idle CPU. */
+#define LP_WAKEABLE_SLEEP_US 10000u
+
 static bool
-readable(const struct lp_worker *w)
+wakeable(const struct lp_worker *w)
 {
-	for (uint32_t i = 0; i < w->n_wait; i++)
-		if (w->wait[i].revents & POLLIN)
-			return true;
-	return false;
+	return w->n_wait > 0 && w->n_wait == w->n_rxq && w->wake_fd >= 0;
+}
+
+/*
+ * Sleep for at most @p step in ppoll() on the worker's port sockets and its
+ * eventfd: a frame in a ring or work from the control thread ends it. The
+ * worker says it is asleep before it looks at the control thread's ring,
+ * its request slot and the stop flag a last time; lp_worker_wake() looks at
+ * `asleep` after the control thread posted: one of them sees the other.
+ */
+static void
+wait_ports(struct lp_worker *w, const struct timespec *step)
+{
+	uint32_t n = w->n_wait;
+	bool woke = false;
+	uint64_t v;
+	int r;
+
+	w->wait[n] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
+	atomic_store_explicit(&w->asleep, true, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!rte_ring_empty(w->from_ctl) || atomic_load_explicit(&w->req, memory_order_relaxed) != NULL ||
+	    atomic_load_explicit(&w->dp->stop, memory_order_relaxed)) {
+		atomic_store_explicit(&w->asleep, false, memory_order_relaxed);
+		return;
+	}
+	r = ppoll(w->wait, n + 1, step, NULL);
+	atomic_store_explicit(&w->asleep, false, memory_order_relaxed);
+	if (r <= 0)
+		return;
+	if (w->wait[n].revents & POLLIN) {
+		woke = true;
+		w->stats->c[LP_WC_ctl_wakes]++;
+		if (read(w->wake_fd, &v, sizeof(v)) < 0)
+			v = 0;	/* nonblocking: another wait took it */
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (w->wait[i].revents & POLLIN) {
+			woke = true;
+			w->stats->c[LP_WC_idle_wakes]++;
+			break;
+		}
+	}
+	if (!woke)	/* an error on a socket (its link went down): sleep the step, never spin */
+		nanosleep(step, NULL);
+}
+
+void
+lp_worker_wake(struct lp_worker *w)
+{
+	uint64_t one = 1;
+
+	if (w->wake_fd < 0)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&w->asleep, memory_order_relaxed) && write(w->wake_fd, &one, sizeof(one)) < 0)
+		return;	/* the counter is full: it is readable, the worker wakes anyway */
 }
 
 static void
@@ -153,6 +211,7 @@ idle_sleep(struct lp_worker *w, uint64_t now, uint32_t bound_us)
 {
 	struct lp_dp *dp = w->dp;
 	struct timespec step;
+	bool can_wake;
 	uint64_t t1;
 
 	if (now - w->idle_since < (uint64_t)bound_us * dp->hz / 1000000) {
@@ -161,18 +220,17 @@ idle_sleep(struct lp_worker *w, uint64_t now, uint32_t bound_us)
 		sched_yield();
 		return;
 	}
+	can_wake = wakeable(w);
+	if (can_wake && bound_us < LP_WAKEABLE_SLEEP_US)
+		bound_us = LP_WAKEABLE_SLEEP_US;
 	w->sleep_us = w->sleep_us == 0 ? 1 : RTE_MIN(w->sleep_us * 2, bound_us);
 	step = (struct timespec){ .tv_sec = w->sleep_us / 1000000, .tv_nsec = (long)(w->sleep_us % 1000000) * 1000 };
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->index);
 	t1 = rte_rdtsc();
-	if (w->n_wait == 0 || w->n_wait != w->n_rxq) {
+	if (can_wake)
+		wait_ports(w, &step);
+	else
 		nanosleep(&step, NULL);
-	} else if (ppoll(w->wait, w->n_wait, &step, NULL) > 0) {
-		if (readable(w))
-			w->stats->c[LP_WC_idle_wakes]++;
-		else	/* an error on a socket (its link went down): sleep the step, never spin */
-			nanosleep(&step, NULL);
-	}
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->index);
 	w->stats->c[LP_WC_idle_sleeps]++;
 	w->stats->c[LP_WC_sleep_cycles] += rte_rdtsc() - t1;
@@ -272,6 +330,7 @@ lp_worker_call(struct lp_worker *w, void (*fn)(struct lp_worker *, void *), void
 		return 0;
 	}
 	atomic_store_explicit(&w->req, &req, memory_order_release);
+	lp_worker_wake(w);
 	deadline = rte_get_tsc_cycles() + (uint64_t)timeout_ms * rte_get_tsc_hz() / 1000;
 	for (;;) {
 		if (atomic_load_explicit(&req.done, memory_order_acquire))

@@ -128,9 +128,13 @@ struct lp_worker {
 	} rxq[LP_MAX_PORTS];
 	/** Where every queue this worker polls has a file descriptor that
 	 * turns readable when packets arrive (net_af_packet's sockets), an idle
-	 * sleep waits on them: n_wait == n_rxq. */
-	struct pollfd wait[LP_MAX_PORTS];
+	 * sleep waits on them: n_wait == n_rxq; wait[n_wait] is wake_fd. */
+	struct pollfd wait[LP_MAX_PORTS + 1];
 	uint32_t n_wait;
+	/** An eventfd the control thread writes when it gives a sleeping
+	 * worker work (lp_worker_wake()), or -1. */
+	int wake_fd;
+	_Atomic bool asleep;		/**< in a wait lp_worker_wake() ends */
 	uint16_t txq[LP_MAX_PORTS];	/**< this worker's TX queue on each port */
 	struct rte_ring *to_ctl;	/**< slow path: packets for the control thread */
 	struct rte_ring *from_ctl;	/**< packets the control thread wants sent (mbuf->port = port index) */
@@ -162,6 +166,13 @@ void lp_worker_flush(struct lp_worker *w);
  * control request.
  */
 void lp_worker_housekeep(struct lp_worker *w, uint64_t now, uint32_t scan);
+
+/**
+ * Control thread, after it queued packets on @p w's from_ctl ring, posted a
+ * request or set dp->stop: end the worker's sleep if it waits on its ports
+ * (a syscall only then).
+ */
+void lp_worker_wake(struct lp_worker *w);
 
 /** The lcore entry point: poll until dp->stop. @p arg is the struct lp_worker. */
 int lp_worker_main(void *arg);

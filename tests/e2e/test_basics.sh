@@ -36,15 +36,17 @@ for ip4 in "$VIP4" "$LB_WAN4"; do
 	lab_ok "ARP for $ip4 answered ($wan_mac), ICMP echo answered"
 done
 # Adaptive polling on af_packet ports: a sleeping worker waits on the
-# ports' sockets, so a packet ends its sleep at once (idle_wakes) instead
-# of waiting for the end of the step.
-wakes() { lab_ctl show stats worker | awk '$1 == "idle_wakes" { s += $2 } END { print s + 0 }'; }
-wk0=$(wakes)
+# ports' sockets and an eventfd, so a packet ends its sleep at once
+# (idle_wakes), and so does the control thread when it has the echo reply
+# sent (ctl_wakes), instead of either waiting for the end of the step.
+wakes() { lab_ctl show stats worker | awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
+wk0=$(wakes idle_wakes) cw0=$(wakes ctl_wakes)
 rtt=$(lab_in "$NS_CLIENT" ping -c 10 -i 0.05 -W 2 -q "$LB_WAN4" | awk -F/ '/^rtt/ { print $5 }') ||
 	lab_die "echo requests 50 ms apart to $LB_WAN4 unanswered"
-wk1=$(wakes)
+wk1=$(wakes idle_wakes) cw1=$(wakes ctl_wakes)
 [ $((wk1 - wk0)) -ge 5 ] || lab_die "10 echo requests to an idle limpet ended only $((wk1 - wk0)) worker sleeps"
-lab_ok "10 echo requests 50 ms apart woke the sleeping worker $((wk1 - wk0)) times (avg rtt $rtt ms)"
+[ $((cw1 - cw0)) -ge 3 ] || lab_die "10 echo replies from the control thread ended only $((cw1 - cw0)) worker sleeps"
+lab_ok "10 echo requests 50 ms apart: the requests ended $((wk1 - wk0)) worker sleeps, the control thread's replies $((cw1 - cw0)) (avg rtt $rtt ms)"
 lab_in "${NS_BACKENDS[0]}" ping -c 1 -W 2 "$LB_LAN4" >/dev/null || lab_die "no echo reply from $LB_LAN4"
 lab_ok "backend1 pings limpet's lan address $LB_LAN4"
 # Echo with a payload and several in a row (checksums over odd lengths).
