@@ -130,15 +130,6 @@ drain_injected(struct lp_worker *w)
 	return n;
 }
 
-/*
- * Adaptive polling (workers.poll: adaptive): a worker that found nothing
- * to do for one bound (idle_sleep_us) sleeps in steps of 1, 2, 4, ... up to
- * the bound, offline for RCU so that nobody waits for a sleeper, and polls
- * at full speed again from the first pass with work. Everything buffered
- * was flushed by the pass. A packet that arrives during a sleep waits at
- * most the step; where every queue the worker polls has a descriptor to
- * wait on (net_af_packet), it ends the sleep at once (idle_wakes).
- */
 /* The longest sleep step of a worker that its ports and the control thread
  * can wake (wait_ports()): a longer step then costs no latency, and fewer
  * wake-ups cost less idle CPU. */
@@ -162,6 +153,7 @@ wait_ports(struct lp_worker *w, const struct timespec *step)
 {
 	uint32_t n = w->n_wait;
 	bool woke = false;
+	ssize_t got;
 	uint64_t v;
 	int r;
 
@@ -180,8 +172,8 @@ wait_ports(struct lp_worker *w, const struct timespec *step)
 	if (w->wait[n].revents & POLLIN) {
 		woke = true;
 		w->stats->c[LP_WC_ctl_wakes]++;
-		if (read(w->wake_fd, &v, sizeof(v)) < 0)
-			v = 0;	/* nonblocking: another wait took it */
+		got = read(w->wake_fd, &v, sizeof(v));	/* resets the counter */
+		(void)got;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (w->wait[i].revents & POLLIN) {
@@ -198,14 +190,28 @@ void
 lp_worker_wake(struct lp_worker *w)
 {
 	uint64_t one = 1;
+	ssize_t put;
 
 	if (w->wake_fd < 0)
 		return;
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&w->asleep, memory_order_relaxed) && write(w->wake_fd, &one, sizeof(one)) < 0)
-		return;	/* the counter is full: it is readable, the worker wakes anyway */
+	if (!atomic_load_explicit(&w->asleep, memory_order_relaxed))
+		return;
+	put = write(w->wake_fd, &one, sizeof(one));	/* fails only when the counter is full: readable anyway */
+	(void)put;
 }
 
+/*
+ * Adaptive polling (workers.poll: adaptive): a worker that found nothing
+ * to do for one bound (idle_sleep_us) sleeps in steps of 1, 2, 4, ... up to
+ * the bound, offline for RCU so that nobody waits for a sleeper, and polls
+ * at full speed again from the first pass with work. Everything buffered
+ * was flushed by the pass. A packet that arrives during a sleep waits at
+ * most the step; where every queue the worker polls has a descriptor to
+ * wait on (net_af_packet), the worker sleeps in wait_ports() instead, a
+ * packet or the control thread ends the sleep at once, and the steps grow
+ * to LP_WAKEABLE_SLEEP_US.
+ */
 static void
 idle_sleep(struct lp_worker *w, uint64_t now, uint32_t bound_us)
 {
